@@ -1,0 +1,140 @@
+/**
+ * The two ports the core owns. Providers and chat platforms implement them;
+ * the core never imports a platform or HTTP library.
+ */
+import type { ModelSpec } from './catalogue.js';
+import type { GenerationRequest } from './request.js';
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** What a provider needs to start a job. */
+export interface ProviderRequest extends GenerationRequest {
+  model: ModelSpec;
+}
+
+/** Opaque, JSON-serialisable handle to a job at a provider. Stored in the job record. */
+export type ProviderOperation = { provider: string; id: string } & { [key: string]: JsonValue };
+
+/** Where a finished video can be fetched from. */
+export type VideoSource =
+  | { kind: 'url'; url: string; expiresAt?: number }
+  /** Already on local disk (synchronous APIs hand the bytes over directly). */
+  | { kind: 'file'; path: string; bytes: number };
+
+export type ProviderStatus =
+  | {
+      state: 'pending';
+      /** The provider's own word, e.g. `queued`, `generating`, `PROCESSING`. */
+      providerStatus: string;
+      /** Whether the provider has not started rendering yet. */
+      queued: boolean;
+      /** Set when the provider said something we do not know: logged and shown, not waited on forever. */
+      anomaly?: string;
+    }
+  | { state: 'completed'; providerStatus: string; video: VideoSource; creditsUsed?: number; creditsRemaining?: number }
+  | { state: 'failed'; providerStatus: string; error: { code: string; message: string } };
+
+export interface ProviderCallContext {
+  jobId: string;
+  /** A directory the provider may write into (e.g. a video returned inline). */
+  workDir: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * A video backend. It never loops or sleeps: the core decides when to call `status`.
+ * Errors are thrown as `ProviderError` (or `RateLimitError`).
+ */
+export interface VideoProvider {
+  readonly name: string;
+  /** Submits one job. Must not retry internally in any way that could create a second paid job. */
+  start(request: ProviderRequest, ctx: ProviderCallContext): Promise<{ operation: ProviderOperation; status?: ProviderStatus }>;
+  status(operation: ProviderOperation, ctx: ProviderCallContext): Promise<ProviderStatus>;
+}
+
+/** What a progress message shows; numbers are already coarse so equal views mean nothing changed. */
+export interface ProgressView {
+  jobId: string;
+  phase: 'queued' | 'submitting' | 'rendering' | 'downloading' | 'delivering';
+  providerStatus?: string;
+  /** 1-based position in our own queue while `phase` is `queued`. */
+  queuePosition?: number;
+  elapsedSeconds: number;
+  remainingSeconds?: number;
+  /** 0..99, in steps of 5, from the learned render time. */
+  percent?: number;
+  anomaly?: string;
+}
+
+/** A short description of the job a surface can show next to progress and results. */
+export interface JobSummary {
+  id: string;
+  prompt: string;
+  modelLabel: string;
+  modelAlias: string;
+  resolution: string;
+  duration: number;
+  aspectRatio?: string;
+  seed: number;
+  fromImage: boolean;
+  requesterId: string;
+}
+
+export type SurfaceMessage =
+  | { kind: 'progress'; job: JobSummary; progress: ProgressView }
+  | { kind: 'video'; job: JobSummary; creditsUsed?: number; bytes: number }
+  | { kind: 'link'; job: JobSummary; url?: string; expiresAt?: number; bytes?: number; limitBytes: number; creditsUsed?: number }
+  | { kind: 'failed'; job: JobSummary; text: string }
+  | { kind: 'cancelled'; job: JobSummary; text: string };
+
+export interface VideoFile {
+  path: string;
+  name: string;
+  bytes: number;
+  contentType: 'video/mp4';
+}
+
+/** Thrown by a surface when a message or conversation no longer exists or can't be reached. */
+export class SurfaceGoneError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SurfaceGoneError';
+  }
+}
+
+/**
+ * A chat platform (or the terminal). Conversations and messages are referred to by
+ * stable strings such as `discord:<channel>:<message>` or `slack:<team>:<channel>:<ts>`
+ * so a job record finds its way back after a restart.
+ */
+export interface ChatSurface {
+  /** Prefix of every reference this surface owns, e.g. `discord`. */
+  readonly kind: string;
+  /** Minimum time between progress edits of one message. */
+  readonly progressIntervalMs: number;
+  /** Cap on progress edits per second across all jobs of this surface (platform rate limits). */
+  readonly maxEditsPerSecond?: number;
+  /** Posts a message; returns a reference to it for later edits. */
+  post(conversation: string, message: SurfaceMessage): Promise<string>;
+  /** Replaces a posted message. Throws SurfaceGoneError when it no longer exists. */
+  edit(messageRef: string, message: SurfaceMessage): Promise<void>;
+  /** The largest file this conversation accepts. */
+  maxUploadBytes(conversation: string): Promise<number>;
+  /**
+   * Uploads the finished video with its caption. `idempotencyKey` is the job id:
+   * a repeated call after a crash must not post a second copy where the platform allows it.
+   * Returns a reference to the posted message.
+   */
+  upload(conversation: string, file: VideoFile, message: SurfaceMessage, opts: { idempotencyKey: string }): Promise<string>;
+  /** Where to deliver when the original conversation is gone (e.g. a DM); undefined if nowhere. */
+  fallbackConversation?(requesterId: string, conversation: string): Promise<string | undefined>;
+}
+
+/** Streams a finished video to disk; implemented over HTTP outside the core. */
+export interface VideoFetcher {
+  /**
+   * Downloads `url` into `path`, stopping past `maxBytes` (then nothing is left at `path`).
+   * Throws `DownloadError` for HTTP and network failures.
+   */
+  download(url: string, path: string, opts: { maxBytes: number; signal?: AbortSignal }): Promise<{ ok: true; bytes: number } | { ok: false; reason: 'too_large'; bytes?: number }>;
+}
