@@ -1,0 +1,105 @@
+/**
+ * Composition root shared by the bot (`npm start`) and the terminal CLI: builds
+ * providers, catalogue, store and the job service from the typed config.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Dispatcher } from 'undici';
+import type { Config } from './config.js';
+import { BUILTIN_MODELS, createCatalogue, parseExtraModels } from './core/catalogue.js';
+import type { Clock } from './core/clock.js';
+import { systemClock } from './core/clock.js';
+import { DEFAULT_POLL_POLICY } from './core/eta.js';
+import { createJobService } from './core/job-service.js';
+import type { JobService } from './core/job-service.js';
+import { createJobStore } from './core/job-store.js';
+import type { Logger } from './core/logger.js';
+import type { ChatSurface, VideoProvider } from './core/ports.js';
+import { createRequestValidator } from './core/request.js';
+import { createDispatcher } from './http/http-client.js';
+import { createVideoFetcher } from './http/video-fetcher.js';
+import { createAimlapiProvider } from './providers/aimlapi/aimlapi-provider.js';
+import { createSegmindProvider } from './providers/segmind/segmind-provider.js';
+import { openKeyv } from './store.js';
+
+export interface App {
+  service: JobService;
+  catalogue: ReturnType<typeof createCatalogue>;
+  dispatcher: Dispatcher;
+  close(): Promise<void>;
+}
+
+export function createProviders(config: Config, dispatcher: Dispatcher): Record<string, VideoProvider> {
+  const providers: Record<string, VideoProvider> = {};
+  if (config.AIMLAPI_KEY) {
+    providers.aimlapi = createAimlapiProvider({
+      baseUrl: config.AIMLAPI_BASE_URL,
+      apiKey: config.AIMLAPI_KEY,
+      dispatcher,
+      legacyRoute: config.AIMLAPI_LEGACY_ROUTE,
+    });
+  }
+  if (config.SEGMIND_API_KEY) {
+    providers.segmind = createSegmindProvider({
+      baseUrl: config.SEGMIND_BASE_URL,
+      apiKey: config.SEGMIND_API_KEY,
+      dispatcher,
+      mode: config.SEGMIND_API_MODE,
+    });
+  }
+  return providers;
+}
+
+export async function createApp(
+  config: Config,
+  opts: { logger: Logger; surfaces: readonly ChatSurface[]; clock?: Clock; dispatcher?: Dispatcher; env?: Record<string, string | undefined> },
+): Promise<App> {
+  const dispatcher = opts.dispatcher ?? createDispatcher(opts.env ?? process.env);
+  const providers = createProviders(config, dispatcher);
+  const extra = config.EXTRA_MODELS_FILE ? parseExtraModels(JSON.parse(await readFile(config.EXTRA_MODELS_FILE, 'utf8'))) : [];
+  const catalogue = createCatalogue([...BUILTIN_MODELS, ...extra], {
+    providers: Object.keys(providers),
+    preference: config.LITE_I2V_PROVIDER === 'segmind' ? ['segmind', 'aimlapi'] : ['aimlapi', 'segmind'],
+  });
+  const validator = createRequestValidator(catalogue, {
+    model: config.DEFAULT_MODEL,
+    resolution: config.DEFAULT_RESOLUTION,
+    duration: config.DEFAULT_DURATION,
+  });
+  const workDir = resolve(config.DATA_DIR);
+  const { kv, close } = await openKeyv(config.STORE_URL, workDir);
+  const service = createJobService({
+    store: createJobStore(kv),
+    providers,
+    catalogue,
+    validator,
+    surfaces: opts.surfaces,
+    fetcher: createVideoFetcher(dispatcher),
+    clock: opts.clock ?? systemClock,
+    logger: opts.logger,
+    config: {
+      maxPerUser: config.MAX_JOBS_PER_USER,
+      maxQueuedPerUser: config.MAX_QUEUED_PER_USER,
+      maxInFlight: config.MAX_JOBS_IN_FLIGHT,
+      maxAgeMs: config.JOB_MAX_AGE_MINUTES * 60_000,
+      maxVideoBytes: config.MAX_VIDEO_MB * 1024 * 1024,
+      leaseMs: 60_000,
+      pollPolicy: { ...DEFAULT_POLL_POLICY, minIntervalMs: config.POLL_MIN_INTERVAL_MS, maxIntervalMs: config.POLL_MAX_INTERVAL_MS },
+      pollConcurrency: config.POLL_CONCURRENCY,
+      workDir,
+      unknownStatusGraceMs: 5 * 60_000,
+      maxSubmitAttempts: 4,
+      maxDeliveryAttempts: 5,
+    },
+  });
+  return {
+    service,
+    catalogue,
+    dispatcher,
+    async close() {
+      await service.stop();
+      await close();
+      await dispatcher.close().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+/**
+ * `seedance-bot generate "prompt" …`: the terminal front end, on exactly the core
+ * the chat platforms use. Progress on stderr, the MP4 written to --out, errors as
+ * one clear line and a non-zero exit.
+ */
+import { resolve } from 'node:path';
+import { createApp } from './app.js';
+import type { App } from './app.js';
+import { parseGenerateArgs, GENERATE_USAGE } from './cli-args.js';
+import { loadImageArg } from './cli-images.js';
+import { loadConfig, requireProvider } from './config.js';
+import type { Config } from './config.js';
+import { ConfigError, UserFacingError, userMessageFor } from './core/errors.js';
+import type { JobRecord } from './core/job.js';
+import type { GenerationInput } from './core/request.js';
+import { loadDotEnv } from './env-file.js';
+import { createLogger } from './logging.js';
+import { TERMINAL, createTerminalSurface, terminalConversation } from './surfaces/terminal/terminal-surface.js';
+import { userInfo } from 'node:os';
+
+function oneLine(err: unknown): string {
+  if (err instanceof ConfigError) return `error: ${err.problems.join('; ')}`;
+  if (err instanceof UserFacingError) return `error: ${err.details.length ? err.details.join('; ') : err.message}`;
+  return `error: ${userMessageFor(err)}${err instanceof Error && process.env.DEBUG ? ` (${err.stack})` : ''}`;
+}
+
+async function boot(config: Config, quiet: boolean): Promise<{ app: App; surface: ReturnType<typeof createTerminalSurface> }> {
+  const surface = createTerminalSurface({ out: quiet ? devNull : process.stderr });
+  // The terminal shows progress; the log only speaks up for real trouble unless LOG_LEVEL says otherwise.
+  const logger = createLogger(process.env.LOG_LEVEL ? config.LOG_LEVEL : 'error', 2);
+  const app = await createApp(config, { logger, surfaces: [surface] });
+  return { app, surface };
+}
+
+const devNull = { write: () => true, isTTY: false } as unknown as NodeJS.WritableStream;
+
+function waitFor(app: App, done: (job: JobRecord) => boolean): { promise: Promise<JobRecord[]>; off: () => void } {
+  const finished: JobRecord[] = [];
+  let off = () => {};
+  const promise = new Promise<JobRecord[]>((res) => {
+    off = app.service.onEvent((e) => {
+      if (e.type !== 'finished') return;
+      finished.push(e.job);
+      if (done(e.job)) res(finished);
+    });
+  });
+  return { promise, off };
+}
+
+async function generate(argv: string[]): Promise<number> {
+  const args = parseGenerateArgs(argv);
+  const config = loadConfig(process.env);
+  requireProvider(config);
+  const out = resolve(args.out ?? `seedance-${new Date().toISOString().replace(/[:.]/g, '-')}.mp4`);
+  const { app } = await boot(config, args.quiet);
+  let jobId: string | undefined;
+  const onSigint = async () => {
+    process.stderr.write(`\nStopped watching. The job stays in ${config.DATA_DIR}; run "seedance-bot resume" to fetch the video.\n`);
+    await app.close();
+    process.exit(130);
+  };
+  process.once('SIGINT', () => void onSigint());
+  try {
+    const input: GenerationInput = {
+      prompt: args.prompt,
+      model: args.model,
+      resolution: args.resolution,
+      duration: args.duration,
+      aspectRatio: args.ratio,
+      seed: args.seed,
+      fixedCamera: args.fixedCamera || undefined,
+      watermark: args.watermark || undefined,
+      image: args.image ? await loadImageArg(args.image, 'image', app.dispatcher) : undefined,
+      lastFrame: args.lastFrame ? await loadImageArg(args.lastFrame, 'last frame', app.dispatcher) : undefined,
+    };
+    await app.service.start({ resume: false });
+    const wait = waitFor(app, (job) => job.id === jobId);
+    const { job } = await app.service.submit({
+      input,
+      surface: TERMINAL,
+      conversation: terminalConversation(out),
+      requester: { id: userInfo().username || 'local' },
+    });
+    jobId = job.id;
+    const finished = (await wait.promise).find((j) => j.id === jobId)!;
+    return finished.status === 'delivered' ? 0 : 1;
+  } finally {
+    await app.close();
+  }
+}
+
+async function resumeJobs(): Promise<number> {
+  const config = loadConfig(process.env);
+  requireProvider(config);
+  const { app } = await boot(config, false);
+  try {
+    const wait = waitFor(app, () => app.service.activeCount() === 0);
+    const n = await app.service.start();
+    if (n === 0) {
+      process.stderr.write('Nothing to resume.\n');
+      return 0;
+    }
+    process.stderr.write(`Resuming ${n} job${n === 1 ? '' : 's'}…\n`);
+    const finished = await wait.promise;
+    return finished.every((j) => j.status === 'delivered') ? 0 : 1;
+  } finally {
+    await app.close();
+  }
+}
+
+async function models(): Promise<number> {
+  const config = loadConfig(process.env);
+  requireProvider(config);
+  const { app } = await boot(config, true);
+  try {
+    for (const m of app.catalogue.models) {
+      const extras = [m.aspectRatios.length ? `ratios ${m.aspectRatios.join(' ')}` : 'ratio from image', m.lastFrame ? 'last frame' : '', `seed ${m.seed.min}..${m.seed.max}`].filter(Boolean);
+      process.stdout.write(`${m.alias.padEnd(5)} ${m.mode}  ${m.label}\n      ${m.resolutions.join('/')} · ${m.durations.join('/')}s · ${extras.join(' · ')}\n`);
+    }
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  loadDotEnv();
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'generate':
+      return generate(rest);
+    case 'resume':
+      return resumeJobs();
+    case 'models':
+      return models();
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(`${GENERATE_USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UserFacingError('bad_arguments', `unknown command "${command}"; try generate, resume or models`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${oneLine(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,100 @@
+/**
+ * All configuration, from environment variables (and `.env`), in one zod schema.
+ * Parsed once at start-up; every problem is reported at once.
+ */
+import { z } from 'zod';
+import { RESOLUTIONS } from './core/catalogue.js';
+import { ConfigError } from './core/errors.js';
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const str = () => z.preprocess(emptyToUndefined, z.string().trim().min(1).optional());
+const url = (def: string) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .url('must be a URL such as https://example.com')
+      .refine((u) => /^https?:/.test(u), 'must be an http(s) URL')
+      .default(def),
+  );
+const int = (def: number, min: number, max: number) =>
+  z.preprocess(emptyToUndefined, z.coerce.number().int(`must be a whole number`).min(min).max(max).default(def));
+const bool = (def: boolean) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+      .default(def ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  );
+
+export const configSchema = z
+  .object({
+    AIMLAPI_KEY: str(),
+    AIMLAPI_BASE_URL: url('https://api.aimlapi.com'),
+    AIMLAPI_LEGACY_ROUTE: bool(false),
+    SEGMIND_API_KEY: str(),
+    SEGMIND_BASE_URL: url('https://api.segmind.com'),
+    SEGMIND_API_MODE: z.preprocess(emptyToUndefined, z.enum(['async', 'sync']).default('async')),
+    /** Which provider serves lite image-to-video when both keys are set. */
+    LITE_I2V_PROVIDER: z.preprocess(emptyToUndefined, z.enum(['aimlapi', 'segmind']).default('aimlapi')),
+    EXTRA_MODELS_FILE: str(),
+
+    DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('./data')),
+    STORE_URL: str(),
+
+    DEFAULT_MODEL: z.preprocess(emptyToUndefined, z.string().default('lite')),
+    DEFAULT_RESOLUTION: z.preprocess(emptyToUndefined, z.enum(RESOLUTIONS).default('720p')),
+    DEFAULT_DURATION: int(5, 1, 60),
+
+    MAX_JOBS_PER_USER: int(2, 1, 1000),
+    MAX_QUEUED_PER_USER: int(3, 0, 1000),
+    MAX_JOBS_IN_FLIGHT: int(20, 1, 100_000),
+    JOB_MAX_AGE_MINUTES: int(30, 1, 24 * 60),
+    MAX_VIDEO_MB: int(200, 1, 4096),
+    POLL_MIN_INTERVAL_MS: int(1000, 100, 60_000),
+    POLL_MAX_INTERVAL_MS: int(15_000, 1000, 600_000),
+    POLL_CONCURRENCY: int(32, 1, 1000),
+
+    LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+    HEALTH_PORT: int(8080, 0, 65535),
+    HEALTH_HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
+  })
+  .superRefine((c, ctx) => {
+    if (c.POLL_MIN_INTERVAL_MS > c.POLL_MAX_INTERVAL_MS) {
+      ctx.addIssue({ code: 'custom', path: ['POLL_MIN_INTERVAL_MS'], message: 'must not exceed POLL_MAX_INTERVAL_MS' });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Parses the environment; throws ConfigError listing every problem. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = configSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`));
+}
+
+/** Checks that at least one video provider can be used. */
+export function requireProvider(c: Config): void {
+  if (!c.AIMLAPI_KEY && !c.SEGMIND_API_KEY) {
+    throw new ConfigError(['set AIMLAPI_KEY (all four Seedance 1.0 models) or SEGMIND_API_KEY (lite image-to-video), in the environment or in .env']);
+  }
+}
+
+/** Keys and tokens that must never reach a log line. */
+export const SECRET_PATHS = [
+  'AIMLAPI_KEY',
+  'SEGMIND_API_KEY',
+  'DISCORD_TOKEN',
+  'SLACK_BOT_TOKEN',
+  'SLACK_APP_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'config.AIMLAPI_KEY',
+  'config.SEGMIND_API_KEY',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'req.headers.authorization',
+  '*.apiKey',
+  '*.token',
+];
