@@ -281,6 +281,9 @@ export function createJobService(deps: JobServiceDeps) {
       if (l.rerun) {
         l.rerun = false;
         scheduler.schedule(id, clock.now());
+      } else if (live.has(id) && l.job.status === 'running' && scheduler.dueAt(id) === undefined) {
+        // A step that only refreshed progress must not lose the job's next poll.
+        wake(l);
       }
     }
   }

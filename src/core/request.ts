@@ -130,7 +130,8 @@ function resolveModel(cat: Catalogue, alias: string, mode: Mode, problems: strin
   const other = cat.candidates(alias, mode);
   if (other.length) {
     const needs = orList([...new Set(other.map((m) => providerName(m.provider)))]);
-    problems.push(`${alias} ${mode === 't2v' ? 'text-to-video' : 'image-to-video'} needs a ${needs} key, which this bot doesn't have`);
+    const article = /^[aeiou]/i.test(needs) ? 'an' : 'a';
+    problems.push(`${alias} ${mode === 't2v' ? 'text-to-video' : 'image-to-video'} needs ${article} ${needs} key, which this bot doesn't have`);
   } else if (cat.models.some((m) => m.alias === alias)) {
     problems.push(mode === 't2v' ? `${alias} needs an image to animate on this bot` : `${alias} can't start from an image; try ${orList(known)}`);
   } else {

@@ -1,0 +1,217 @@
+/**
+ * Test harness for the job service: a manual clock, a scripted provider that
+ * implements the VideoProvider port on that clock, a fetcher that writes fake
+ * videos, and a surface that records everything it is asked to show.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Keyv from 'keyv';
+import { vi } from 'vitest';
+import { BUILTIN_MODELS, createCatalogue } from '../../src/core/catalogue.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { DownloadError } from '../../src/core/errors.js';
+import { DEFAULT_POLL_POLICY } from '../../src/core/eta.js';
+import type { JobServiceConfig } from '../../src/core/job-service.js';
+import { createJobService } from '../../src/core/job-service.js';
+import { createJobStore } from '../../src/core/job-store.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { ChatSurface, ProviderOperation, ProviderStatus, SurfaceMessage, VideoFetcher, VideoProvider } from '../../src/core/ports.js';
+import { SurfaceGoneError } from '../../src/core/ports.js';
+import { createRequestValidator } from '../../src/core/request.js';
+
+export interface ScriptedJob {
+  id: string;
+  prompt: string;
+  startedAt: number;
+  renderMs: number;
+  outcome: 'ok' | 'fail';
+  statusCalls: number[];
+}
+
+/** A provider on the manual clock. Queue errors/words to script misbehaviour. */
+export function scriptedProvider(clock: ManualClock, name = 'aimlapi') {
+  const jobs = new Map<string, ScriptedJob>();
+  const startErrors: Error[] = [];
+  const statusErrors: Error[] = [];
+  const words: string[] = [];
+  let renderMs = 30_000;
+  let outcome: ScriptedJob['outcome'] = 'ok';
+  let seq = 0;
+  const provider: VideoProvider = {
+    name,
+    async start(req) {
+      const err = startErrors.shift();
+      if (err) throw err;
+      const id = `gen-${++seq}`;
+      jobs.set(id, { id, prompt: req.prompt, startedAt: clock.now(), renderMs, outcome, statusCalls: [] });
+      return { operation: { provider: name, id } };
+    },
+    async status(op: ProviderOperation): Promise<ProviderStatus> {
+      const job = jobs.get(op.id)!;
+      job.statusCalls.push(clock.now());
+      const err = statusErrors.shift();
+      if (err) throw err;
+      const word = words.shift();
+      if (word) return { state: 'pending', providerStatus: word, queued: false, anomaly: `unknown status "${word}"` };
+      const age = clock.now() - job.startedAt;
+      if (age < job.renderMs) return { state: 'pending', providerStatus: age < job.renderMs / 5 ? 'queued' : 'generating', queued: age < job.renderMs / 5 };
+      if (job.outcome === 'fail') return { state: 'failed', providerStatus: 'error', error: { code: 'GenerationError', message: 'sensitive content' } };
+      return { state: 'completed', providerStatus: 'completed', video: { kind: 'url', url: `https://cdn.test/${op.id}.mp4`, expiresAt: clock.now() + 86_400_000 }, creditsUsed: 120000 };
+    },
+  };
+  return {
+    provider,
+    jobs,
+    startErrors,
+    statusErrors,
+    words,
+    set renderMs(ms: number) {
+      renderMs = ms;
+    },
+    set outcome(o: ScriptedJob['outcome']) {
+      outcome = o;
+    },
+    get starts() {
+      return seq;
+    },
+  };
+}
+
+/** Writes `size` bytes for every download; queue errors to fail the next ones. */
+export function fakeFetcher(size = 2048) {
+  const calls: string[] = [];
+  const errors: Error[] = [];
+  const fetcher: VideoFetcher = {
+    async download(url, path, { maxBytes }) {
+      calls.push(url);
+      const err = errors.shift();
+      if (err) throw err;
+      if (size > maxBytes) return { ok: false, reason: 'too_large', bytes: size };
+      writeFileSync(path, Buffer.alloc(size, 7));
+      return { ok: true, bytes: size };
+    },
+  };
+  return { fetcher, calls, errors, expired: () => new DownloadError('HTTP 403', { status: 403 }), flaky: () => new DownloadError('reset', { status: 0, retryable: true }) };
+}
+
+export interface Recorded {
+  op: 'post' | 'edit' | 'upload';
+  ref: string;
+  at: number;
+  message: SurfaceMessage;
+  key?: string;
+}
+
+/** A surface that records every call; knobs for size limits and vanished messages. */
+export function recordingSurface(clock: ManualClock, opts: { kind?: string; progressIntervalMs?: number; limit?: number; maxEditsPerSecond?: number } = {}) {
+  const log: Recorded[] = [];
+  const gone = new Set<string>();
+  let seq = 0;
+  let fallback: string | undefined;
+  const surface: ChatSurface = {
+    kind: opts.kind ?? 'test',
+    progressIntervalMs: opts.progressIntervalMs ?? 5000,
+    ...(opts.maxEditsPerSecond ? { maxEditsPerSecond: opts.maxEditsPerSecond } : {}),
+    async post(conversation, message) {
+      if (gone.has(conversation)) throw new SurfaceGoneError('channel deleted');
+      const ref = `${conversation}/m${++seq}`;
+      log.push({ op: 'post', ref, at: clock.now(), message });
+      return ref;
+    },
+    async edit(ref, message) {
+      if (gone.has(ref) || gone.has(ref.split('/')[0]!)) throw new SurfaceGoneError('message deleted');
+      log.push({ op: 'edit', ref, at: clock.now(), message });
+    },
+    async maxUploadBytes() {
+      return opts.limit ?? 10 * 1024 * 1024;
+    },
+    async upload(conversation, file, message, { idempotencyKey }) {
+      if (gone.has(conversation)) throw new SurfaceGoneError('channel deleted');
+      const ref = `${conversation}/m${++seq}`;
+      log.push({ op: 'upload', ref, at: clock.now(), message, key: idempotencyKey });
+      return ref;
+    },
+    async fallbackConversation() {
+      return fallback;
+    },
+  };
+  return {
+    surface,
+    log,
+    gone,
+    setFallback: (c: string | undefined) => void (fallback = c),
+    edits: () => log.filter((r) => r.op === 'edit'),
+    uploads: () => log.filter((r) => r.op === 'upload'),
+    kinds: () => log.map((r) => `${r.op}:${r.message.kind}`),
+  };
+}
+
+export const baseConfig = (over: Partial<JobServiceConfig> = {}): JobServiceConfig => ({
+  maxPerUser: 2,
+  maxQueuedPerUser: 3,
+  maxInFlight: 20,
+  maxAgeMs: 30 * 60_000,
+  maxVideoBytes: 200 * 1024 * 1024,
+  leaseMs: 60_000,
+  pollPolicy: DEFAULT_POLL_POLICY,
+  pollConcurrency: 8,
+  workDir: mkdtempSync(join(tmpdir(), 'seedance-core-')),
+  unknownStatusGraceMs: 60_000,
+  maxSubmitAttempts: 4,
+  maxDeliveryAttempts: 3,
+  ...over,
+});
+
+export function harness(
+  opts: {
+    config?: Partial<JobServiceConfig>;
+    kv?: Keyv;
+    clock?: ManualClock;
+    /** A provider shared with another service instance (the same remote API). */
+    prov?: ReturnType<typeof scriptedProvider>;
+    surface?: Parameters<typeof recordingSurface>[1];
+    videoBytes?: number;
+    ownerAlive?: (o: string) => boolean | undefined;
+    instanceId?: string;
+  } = {},
+) {
+  const clock = opts.clock ?? new ManualClock();
+  const kv = opts.kv ?? new Keyv();
+  const store = createJobStore(kv);
+  const prov = opts.prov ?? scriptedProvider(clock);
+  const fetch = fakeFetcher(opts.videoBytes);
+  const surf = recordingSurface(clock, opts.surface);
+  const catalogue = createCatalogue(BUILTIN_MODELS, { providers: ['aimlapi'] });
+  const config = baseConfig(opts.config);
+  const service = createJobService({
+    store,
+    providers: { aimlapi: prov.provider },
+    catalogue,
+    validator: createRequestValidator(catalogue, { model: 'lite', resolution: '720p', duration: 5 }, () => 0.25),
+    surfaces: [surf.surface],
+    fetcher: fetch.fetcher,
+    clock,
+    logger: silentLogger,
+    config,
+    ...(opts.instanceId ? { instanceId: opts.instanceId } : {}),
+    ownerAlive: opts.ownerAlive ?? (() => undefined),
+  });
+  const finished: string[] = [];
+  service.onEvent((e) => {
+    if (e.type === 'finished') finished.push(`${e.job.id}:${e.job.status}`);
+  });
+  const submit = (prompt = 'a fox running through snow', user = 'u1', conversation = 'test:chan1') =>
+    service.submit({ input: { prompt }, surface: surf.surface.kind, conversation, requester: { id: user } });
+  /** Advances the clock until `pred` holds (bounded), letting real I/O finish in between. */
+  async function until(pred: () => boolean | Promise<boolean>, stepMs = 500, maxMs = 3_600_000) {
+    for (let t = 0; t <= maxMs; t += stepMs) {
+      if (await pred()) return;
+      await clock.advance(stepMs);
+    }
+    await vi.waitFor(async () => {
+      if (!(await pred())) throw new Error('condition not reached');
+    });
+  }
+  return { clock, kv, store, prov, fetch, surf, service, config, submit, finished, until };
+}
