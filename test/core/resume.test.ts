@@ -46,8 +46,9 @@ describe('restart', () => {
     const { a, makeB, prov } = await pair({ aliveA: false });
     await a.service.start();
     const { job } = await a.submit();
+    await a.until(async () => (await a.store.get(job.id))?.status === 'running');
     await a.clock.advance(20_000); // A polls a few times, then "dies"
-    expect((await a.store.get(job.id))?.status).toBe('running');
+
 
     const b = await makeB();
     expect(await b.service.start()).toBe(1);
@@ -72,8 +73,7 @@ describe('restart', () => {
     prov.provider.start = hang; // A dies while the POST is in flight
     await a.service.start();
     const { job } = await a.submit();
-    await a.clock.advance(10);
-    expect((await a.store.get(job.id))?.status).toBe('submitting');
+    await a.until(async () => (await a.store.get(job.id))?.status === 'submitting', 10);
 
     const b = await makeB();
     let startCalls = 0;
@@ -95,7 +95,9 @@ describe('restart', () => {
     a.prov.renderMs = 1000;
     await a.service.start();
     const { job } = await a.submit();
-    // The provider runs on B's clock: let the render finish there, then A polls and starts delivering.
+    // The provider runs on B's clock: once A has submitted, let the render finish there;
+    // then A polls and starts delivering.
+    await a.until(async () => (await a.store.get(job.id))?.status === 'running', 10);
     const b = await makeB();
     await b.clock.advance(5000);
     await a.until(async () => (await a.store.get(job.id))?.status === 'delivering');
