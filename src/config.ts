@@ -59,11 +59,6 @@ export const configSchema = z
     LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
     HEALTH_PORT: int(8080, 0, 65535),
     HEALTH_HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
-  })
-  .superRefine((c, ctx) => {
-    if (c.POLL_MIN_INTERVAL_MS > c.POLL_MAX_INTERVAL_MS) {
-      ctx.addIssue({ code: 'custom', path: ['POLL_MIN_INTERVAL_MS'], message: 'must not exceed POLL_MAX_INTERVAL_MS' });
-    }
   });
 
 export type Config = z.infer<typeof configSchema>;
@@ -71,8 +66,13 @@ export type Config = z.infer<typeof configSchema>;
 /** Parses the environment; throws ConfigError listing every problem. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = configSchema.safeParse(env);
-  if (parsed.success) return parsed.data;
-  throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`));
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
+  // Cross-field rules, checked even when other fields are wrong so everything is reported at once.
+  const min = Number(env.POLL_MIN_INTERVAL_MS ?? 1000);
+  const max = Number(env.POLL_MAX_INTERVAL_MS ?? 15_000);
+  if (min > max) problems.push('POLL_MIN_INTERVAL_MS: must not exceed POLL_MAX_INTERVAL_MS');
+  if (problems.length || !parsed.success) throw new ConfigError(problems);
+  return parsed.data;
 }
 
 /** Checks that at least one video provider can be used. */

@@ -1,0 +1,71 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, requireProvider } from '../src/config.js';
+import { ConfigError } from '../src/core/errors.js';
+import { createLogger } from '../src/logging.js';
+
+describe('config', () => {
+  it('has working defaults', () => {
+    const c = loadConfig({ AIMLAPI_KEY: 'k' });
+    expect(c).toMatchObject({
+      AIMLAPI_BASE_URL: 'https://api.aimlapi.com',
+      SEGMIND_BASE_URL: 'https://api.segmind.com',
+      SEGMIND_API_MODE: 'async',
+      DATA_DIR: './data',
+      DEFAULT_MODEL: 'lite',
+      DEFAULT_RESOLUTION: '720p',
+      MAX_JOBS_PER_USER: 2,
+      JOB_MAX_AGE_MINUTES: 30,
+      AIMLAPI_LEGACY_ROUTE: false,
+    });
+    expect(c.STORE_URL).toBeUndefined();
+  });
+
+  it('treats empty values as unset and parses numbers and booleans', () => {
+    const c = loadConfig({ AIMLAPI_KEY: '', SEGMIND_API_KEY: 's', MAX_JOBS_PER_USER: '5', AIMLAPI_LEGACY_ROUTE: 'yes', AIMLAPI_BASE_URL: 'http://127.0.0.1:9/' });
+    expect(c.AIMLAPI_KEY).toBeUndefined();
+    expect(c.MAX_JOBS_PER_USER).toBe(5);
+    expect(c.AIMLAPI_LEGACY_ROUTE).toBe(true);
+    expect(c.AIMLAPI_BASE_URL).toBe('http://127.0.0.1:9/');
+  });
+
+  it('reports every problem at once', () => {
+    let err: unknown;
+    try {
+      loadConfig({ AIMLAPI_BASE_URL: 'not a url', MAX_JOBS_PER_USER: 'two', DEFAULT_RESOLUTION: '4k', SEGMIND_API_MODE: 'fast', POLL_MIN_INTERVAL_MS: '50000', POLL_MAX_INTERVAL_MS: '2000' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems.join('\n');
+    for (const name of ['AIMLAPI_BASE_URL', 'MAX_JOBS_PER_USER', 'DEFAULT_RESOLUTION', 'SEGMIND_API_MODE', 'POLL_MIN_INTERVAL_MS']) expect(problems).toContain(name);
+    expect((err as ConfigError).problems.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('asks for a provider key when none is set', () => {
+    expect(() => requireProvider(loadConfig({}))).toThrow(/AIMLAPI_KEY.*SEGMIND_API_KEY/);
+    expect(() => requireProvider(loadConfig({ SEGMIND_API_KEY: 'x' }))).not.toThrow();
+  });
+});
+
+describe('logging', () => {
+  it('never writes keys or tokens', async () => {
+    const chunks: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        chunks.push(String(chunk));
+        cb();
+      },
+    });
+    const log = createLogger('info', sink);
+    const config = loadConfig({ AIMLAPI_KEY: 'sk-very-secret-aiml', SEGMIND_API_KEY: 'SG_0123456789abcdef' });
+    log.info({ config }, 'started');
+    log.info({ headers: { authorization: 'Bearer sk-very-secret-aiml', 'x-api-key': 'SG_0123456789abcdef' } }, 'request');
+    log.child({ platform: 'discord' }).info({ DISCORD_TOKEN: 'discord-token-value' }, 'login');
+    await new Promise((r) => setImmediate(r));
+    const out = chunks.join('');
+    expect(out).toContain('started');
+    expect(out).toContain('[redacted]');
+    for (const secret of ['sk-very-secret-aiml', 'SG_0123456789abcdef', 'discord-token-value']) expect(out).not.toContain(secret);
+  });
+});
