@@ -1,0 +1,259 @@
+/**
+ * `npm run bench`: drives the generation core with many simultaneous jobs
+ * against the provider emulator and prints, side by side, our figures and those
+ * of the reference client from the seeds (create, then poll every 10 s).
+ *
+ *   npm run bench -- [--jobs 1000] [--warmup 120] [--scale 0.25]
+ *
+ * --scale shrinks every duration (render times, poll intervals, the reference's
+ * 10 s) by the same factor so a run takes about a minute; delays are reported
+ * in unscaled seconds. --scale 1 runs in real time.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { Agent, request } from 'undici';
+import { BUILTIN_MODELS, createCatalogue } from '../../src/core/catalogue.js';
+import { systemClock } from '../../src/core/clock.js';
+import { DEFAULT_POLL_POLICY } from '../../src/core/eta.js';
+import { createJobService } from '../../src/core/job-service.js';
+import { createJobStore } from '../../src/core/job-store.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { ChatSurface } from '../../src/core/ports.js';
+import { createRequestValidator } from '../../src/core/request.js';
+import { createVideoFetcher } from '../../src/http/video-fetcher.js';
+import { createAimlapiProvider } from '../../src/providers/aimlapi/aimlapi-provider.js';
+import { openKeyv } from '../../src/store.js';
+import { gaussian, mean, prng, quantileOf, startMonitor } from './bench-stats.js';
+
+const { values } = parseArgs({ options: { jobs: { type: 'string', default: '1000' }, warmup: { type: 'string', default: '120' }, scale: { type: 'string', default: '0.25' } } });
+const JOBS = Number(values.jobs);
+const WARMUP = Number(values.warmup);
+const SCALE = Number(values.scale);
+const KEY = 'test-aiml-key';
+const REFERENCE_POLL_MS = 10_000 * SCALE;
+
+/** Typical 5 s render times from PROVIDERS.md; the real provider runs 10% slower than documented. */
+const MIX = [
+  { model: 'lite', image: false, typical: 40 },
+  { model: 'pro', image: false, typical: 60 },
+  { model: 'lite', image: true, typical: 90 },
+  { model: 'pro', image: true, typical: 56 },
+];
+const DRIFT = 1.1;
+const SPREAD = 0.12;
+const IMAGE = { kind: 'url' as const, url: 'https://images.example/first-frame.png', mime: 'image/png', width: 1280, height: 720, bytes: 250_000 };
+
+interface Spec {
+  n: number;
+  model: string;
+  image: boolean;
+  renderMs: number;
+  arriveAt: number;
+}
+
+function draw(count: number, seed: number, arrivalWindowMs: number): Spec[] {
+  const rand = prng(seed);
+  return Array.from({ length: count }, (_, n) => {
+    const mix = MIX[n % MIX.length]!;
+    const renderMs = Math.round(mix.typical * 1000 * DRIFT * Math.exp(SPREAD * gaussian(rand)) * SCALE);
+    return { n, model: mix.model, image: mix.image, renderMs, arriveAt: Math.round(rand() * arrivalWindowMs) };
+  });
+}
+const promptOf = (stage: string, s: Spec) => `bench ${stage} job ${s.n} render=${s.renderMs}`;
+
+async function startEmulator() {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/bench-emulator.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  const urls = JSON.parse(line) as { aimlapiUrl: string };
+  return { url: urls.aimlapiUrl, stop: () => child.kill('SIGTERM') };
+}
+
+interface EmuJob {
+  body: { prompt: string };
+  readyAt: number;
+  firstCompletedSeenAt?: number;
+  statusPolls: number;
+}
+
+async function emulatorJobs(url: string, stage: string): Promise<EmuJob[]> {
+  const res = await request(`${url}/__emulator/jobs`);
+  const all = (await res.body.json()) as EmuJob[];
+  return all.filter((j) => j.body.prompt.startsWith(`bench ${stage} `));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Our core, exactly as the bot wires it, with every duration scaled. */
+async function runOurs(url: string, stages: { name: string; specs: Spec[] }[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'seedance-bench-'));
+  const { kv, close } = await openKeyv(undefined, dir);
+  const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
+  const models = BUILTIN_MODELS.map((m) => ({ ...m, typicalSeconds: m.typicalSeconds * SCALE }));
+  const catalogue = createCatalogue(models, { providers: ['aimlapi'] });
+  const edits = new Map<string, number>();
+  let delivered = 0;
+  const surface: ChatSurface = {
+    kind: 'bench',
+    progressIntervalMs: 5000 * SCALE,
+    async post(conversation) {
+      return `${conversation}#progress`;
+    },
+    async edit(ref, message) {
+      if (message.kind === 'progress') edits.set(message.job.id, (edits.get(message.job.id) ?? 0) + 1);
+    },
+    async maxUploadBytes() {
+      return 10 * 1024 * 1024;
+    },
+    async upload(conversation) {
+      delivered++;
+      return `${conversation}#video`;
+    },
+  };
+  const service = createJobService({
+    store: createJobStore(kv),
+    providers: { aimlapi: createAimlapiProvider({ baseUrl: url, apiKey: KEY, dispatcher }) },
+    catalogue,
+    validator: createRequestValidator(catalogue, { model: 'lite', resolution: '720p', duration: 5 }),
+    surfaces: [surface],
+    fetcher: createVideoFetcher(dispatcher),
+    clock: systemClock,
+    logger: silentLogger,
+    config: {
+      maxPerUser: 10,
+      maxQueuedPerUser: 10,
+      maxInFlight: 5000,
+      maxAgeMs: 30 * 60_000,
+      maxVideoBytes: 200 * 1024 * 1024,
+      leaseMs: 60_000,
+      pollPolicy: {
+        ...DEFAULT_POLL_POLICY,
+        minIntervalMs: DEFAULT_POLL_POLICY.minIntervalMs * SCALE,
+        maxIntervalMs: DEFAULT_POLL_POLICY.maxIntervalMs * SCALE,
+        firstPollMs: DEFAULT_POLL_POLICY.firstPollMs * SCALE,
+      },
+      pollConcurrency: 64,
+      workDir: dir,
+      unknownStatusGraceMs: 60_000,
+      maxSubmitAttempts: 4,
+      maxDeliveryAttempts: 5,
+    },
+  });
+  await service.start();
+  const results: Record<string, { monitor: ReturnType<ReturnType<typeof startMonitor>['stop']>; peakInFlight: number; jobIds: string[] }> = {};
+  for (const stage of stages) {
+    const target = delivered + stage.specs.length;
+    const jobIds: string[] = [];
+    let peakInFlight = 0;
+    const monitor = startMonitor();
+    const t0 = Date.now();
+    const submits = stage.specs.map(async (s) => {
+      await sleep(s.arriveAt);
+      const { job } = await service.submit({
+        input: { prompt: promptOf(stage.name, s), model: s.model, ...(s.image ? { image: IMAGE } : {}) },
+        surface: 'bench',
+        conversation: `bench:${stage.name}:${s.n}`,
+        requester: { id: `user-${s.n}` },
+      });
+      jobIds.push(job.id);
+    });
+    while (delivered < target) {
+      peakInFlight = Math.max(peakInFlight, service.activeCount());
+      await sleep(50);
+      if (Date.now() - t0 > 30 * 60_000) throw new Error('bench stage did not finish');
+    }
+    await Promise.all(submits);
+    results[stage.name] = { monitor: monitor.stop(), peakInFlight, jobIds };
+  }
+  const progress = (ids: string[]) => mean(ids.map((id) => edits.get(id) ?? 0));
+  await service.stop();
+  await close();
+  await dispatcher.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { results, progress };
+}
+
+/** The seeds' client: create, poll at once, then every 10 s until done. One timer per job. */
+async function runReference(url: string, name: string, specs: Spec[]) {
+  const dispatcher = new Agent({ connections: 64 });
+  const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
+  const monitor = startMonitor();
+  let inFlight = 0;
+  let peakInFlight = 0;
+  await Promise.all(
+    specs.map(async (s) => {
+      await sleep(s.arriveAt);
+      const model = `bytedance/seedance-1-0-${s.model}-${s.image ? 'i2v' : 't2v'}`;
+      const body = { model, prompt: promptOf(name, s), ...(s.image ? { image_url: IMAGE.url } : {}) };
+      const created = await request(`${url}/v2/generate/video/bytedance/generation`, { dispatcher, method: 'POST', headers, body: JSON.stringify(body) });
+      const { id } = (await created.body.json()) as { id: string };
+      inFlight++;
+      peakInFlight = Math.max(peakInFlight, inFlight);
+      for (;;) {
+        const res = await request(`${url}/v2/generate/video/bytedance/generation?generation_id=${id}`, { dispatcher, headers });
+        const { status } = (await res.body.json()) as { status: string };
+        if (!['waiting', 'active', 'queued', 'generating'].includes(status)) break;
+        await sleep(REFERENCE_POLL_MS);
+      }
+      inFlight--;
+    }),
+  );
+  await dispatcher.close();
+  return { monitor: monitor.stop(), peakInFlight };
+}
+
+function figures(jobs: EmuJob[]) {
+  const delays = jobs.map((j) => ((j.firstCompletedSeenAt ?? NaN) - j.readyAt) / SCALE / 1000);
+  return { median: quantileOf(delays, 0.5), p95: quantileOf(delays, 0.95), polls: mean(jobs.map((j) => j.statusPolls)), n: jobs.length };
+}
+
+async function main() {
+  const emulator = await startEmulator();
+  try {
+    process.stdout.write(`seedance-bot bench: ${WARMUP} warm-up + ${JOBS} measured jobs, time scale ${SCALE} (figures in real seconds)\n`);
+    const warm = draw(WARMUP, 1, 60_000 * SCALE);
+    const burst = draw(JOBS, 2, 20_000 * SCALE);
+    const t0 = Date.now();
+    const ours = await runOurs(emulator.url, [
+      { name: 'warmup', specs: warm },
+      { name: 'burst', specs: burst },
+    ]);
+    const reference = await runReference(emulator.url, 'reference', burst);
+    const wall = (Date.now() - t0) / 1000;
+    const [fw, fo, fr] = [figures(await emulatorJobs(emulator.url, 'warmup')), figures(await emulatorJobs(emulator.url, 'burst')), figures(await emulatorJobs(emulator.url, 'reference'))];
+    const o = ours.results.burst!;
+    const rows: [string, string, string][] = [
+      ['jobs measured', `${fo.n}`, `${fr.n}`],
+      ['peak jobs in flight', `${o.peakInFlight}`, `${reference.peakInFlight}`],
+      ['detection delay median (s)', fo.median.toFixed(2), fr.median.toFixed(2)],
+      ['detection delay p95 (s)', fo.p95.toFixed(2), fr.p95.toFixed(2)],
+      ['status requests per job', fo.polls.toFixed(2), fr.polls.toFixed(2)],
+      ['progress updates per job', ours.progress(o.jobIds).toFixed(2), '0 (none)'],
+      ['peak RSS (MB)', o.monitor.peakRssMb.toFixed(1), reference.monitor.peakRssMb.toFixed(1)],
+      ['event-loop delay p99 (ms)', o.monitor.eldP99Ms.toFixed(2), reference.monitor.eldP99Ms.toFixed(2)],
+      ['event-loop delay max (ms)', o.monitor.eldMaxMs.toFixed(2), reference.monitor.eldMaxMs.toFixed(2)],
+    ];
+    const w = [30, 14, 22];
+    process.stdout.write(`\n${'metric'.padEnd(w[0]!)}${'seedance-bot'.padStart(w[1]!)}${'reference (10 s poll)'.padStart(w[2]!)}\n`);
+    for (const r of rows) process.stdout.write(`${r[0].padEnd(w[0]!)}${r[1].padStart(w[1]!)}${r[2].padStart(w[2]!)}\n`);
+    process.stdout.write(`\nwarm-up (${fw.n} jobs, learning from scratch): detection median ${fw.median.toFixed(2)} s, p95 ${fw.p95.toFixed(2)} s, ${fw.polls.toFixed(2)} status requests per job\n`);
+    const checks: [string, boolean][] = [
+      [`median detection delay <= 0.4x reference (${(fo.median / fr.median).toFixed(2)}x)`, fo.median <= 0.4 * fr.median],
+      [`status requests <= 1.5x reference (${(fo.polls / fr.polls).toFixed(2)}x)`, fo.polls <= 1.5 * fr.polls],
+      [`${o.peakInFlight} jobs in flight under 150 MB RSS (${o.monitor.peakRssMb.toFixed(1)} MB)`, o.peakInFlight >= Math.min(JOBS, 1000) && o.monitor.peakRssMb < 150],
+      [`event-loop delay p99 under 20 ms (${o.monitor.eldP99Ms.toFixed(2)} ms)`, o.monitor.eldP99Ms < 20],
+    ];
+    process.stdout.write('\ntargets:\n');
+    for (const [text, ok] of checks) process.stdout.write(`  ${ok ? 'PASS' : 'FAIL'}  ${text}\n`);
+    process.stdout.write(`\nwall time ${wall.toFixed(0)} s\n`);
+    process.exitCode = checks.every(([, ok]) => ok) ? 0 : 1;
+  } finally {
+    emulator.stop();
+  }
+}
+
+await main();
