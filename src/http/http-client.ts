@@ -29,8 +29,10 @@ export class NetworkError extends Error {
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 export function toNetworkError(err: unknown): NetworkError {
-  const e = err as { code?: string; cause?: { code?: string }; message?: string };
-  const code = e?.code ?? e?.cause?.code ?? 'UNKNOWN';
+  const e = err as { code?: unknown; name?: unknown; cause?: { code?: unknown }; message?: string };
+  const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+  // An aborted request rejects with a DOMException whose `code` is a number (20, 23): use its name.
+  const code = str(e?.code) ?? str(e?.cause?.code) ?? (e instanceof DOMException ? str(e.name) : undefined) ?? 'UNKNOWN';
   return new NetworkError(`${code}: ${e?.message ?? String(err)}`, code, NOT_SENT_CODES.has(code), { cause: err });
 }
 

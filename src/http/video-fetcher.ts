@@ -24,6 +24,15 @@ function capped(maxBytes: number, counter: { n: number }) {
   });
 }
 
+/**
+ * Drops a body we will not read. Destroying an unfinished undici body emits an abort
+ * error; without a listener that is an uncaught exception that ends the process.
+ */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 async function open(dispatcher: Dispatcher, url: string, headers: Record<string, string>, timeoutMs: number, signal?: AbortSignal) {
   let res: Dispatcher.ResponseData;
   try {
@@ -46,7 +55,7 @@ export function createVideoFetcher(dispatcher: Dispatcher, opts: { timeoutMs?: n
       const res = await open(dispatcher, url, {}, timeoutMs, signal);
       const declared = Number(res.headers['content-length']);
       if (Number.isFinite(declared) && declared > maxBytes) {
-        res.body.destroy();
+        discard(res.body);
         return { ok: false, reason: 'too_large', bytes: declared };
       }
       const tmp = `${path}.part`;
@@ -73,7 +82,7 @@ export async function fetchBytes(
   const res = await open(dispatcher, url, opts.headers ?? {}, opts.timeoutMs ?? 30_000);
   const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > opts.maxBytes) {
-    res.body.destroy();
+    discard(res.body);
     throw new DownloadError(`the file is ${declared} bytes; at most ${opts.maxBytes} are accepted`, { status: 413, retryable: false });
   }
   const chunks: Buffer[] = [];
@@ -81,7 +90,7 @@ export async function fetchBytes(
   for await (const chunk of res.body) {
     n += (chunk as Buffer).length;
     if (n > opts.maxBytes) {
-      res.body.destroy();
+      discard(res.body);
       throw new DownloadError(`the file is larger than ${opts.maxBytes} bytes`, { status: 413, retryable: false });
     }
     chunks.push(chunk as Buffer);

@@ -29,7 +29,9 @@ export function signedUrlExpiry(url: string): number | undefined {
   try {
     const q = new URL(url).searchParams;
     const date = q.get('X-Tos-Date') ?? q.get('X-Amz-Date');
-    const ttl = Number(q.get('X-Tos-Expires') ?? q.get('X-Amz-Expires'));
+    const expires = q.get('X-Tos-Expires') ?? q.get('X-Amz-Expires');
+    // Number(null) is 0: without this check a date alone would read as "expired when signed".
+    const ttl = expires ? Number(expires) : NaN;
     const m = date?.match(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/);
     if (!m || !Number.isFinite(ttl)) return undefined;
     return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) + ttl * 1000;

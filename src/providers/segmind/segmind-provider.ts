@@ -147,7 +147,8 @@ export function createSegmindProvider(opts: SegmindOptions): VideoProvider {
       const timeout = opts.statusTimeoutMs ?? 20_000;
       const res = await call(`${base}/v2/requests/${encodeURIComponent(op.id)}/status`, 'GET', undefined, timeout, ctx.signal);
       // A failed request answers 422 with the FAILED body.
-      if (res.status !== 200 && !(res.status === 422 && parseStatus(res).status.toUpperCase() === 'FAILED')) throw fail(res);
+      // (Any other 422 body is an ordinary error, not an unexpected response.)
+      if (res.status !== 200 && !(res.status === 422 && statusSchema.safeParse(res.body).data?.status.toUpperCase() === 'FAILED')) throw fail(res);
       const s = parseStatus(res);
       const word = s.status.toUpperCase();
       if (word === 'QUEUED') return { state: 'pending', providerStatus: word, queued: true };
