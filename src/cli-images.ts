@@ -4,6 +4,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import type { Dispatcher } from 'undici';
+import { interceptors } from 'undici';
 import { UserFacingError } from './core/errors.js';
 import { IMAGE_LIMITS, checkImageFacts, probeImage } from './core/image-probe.js';
 import type { ImageInput } from './core/request.js';
@@ -13,7 +14,8 @@ export async function loadImageArg(arg: string, what: string, dispatcher: Dispat
   if (/^https?:\/\//i.test(arg)) {
     let got;
     try {
-      got = await fetchBytes(dispatcher, arg, { maxBytes: IMAGE_LIMITS.maxBytes });
+      // Image links often redirect (share pages, CDNs): check what the link leads to, then pass the link on.
+      got = await fetchBytes(dispatcher.compose(interceptors.redirect({ maxRedirections: 5 })), arg, { maxBytes: IMAGE_LIMITS.maxBytes });
     } catch (err) {
       throw new UserFacingError('image_unreadable', `could not fetch the ${what} from ${arg}: ${(err as Error).message}`);
     }
@@ -24,9 +26,11 @@ export async function loadImageArg(arg: string, what: string, dispatcher: Dispat
   }
   let size: number;
   try {
-    size = (await stat(arg)).size;
+    const st = await stat(arg);
+    if (!st.isFile()) throw new Error('not a file');
+    size = st.size;
   } catch {
-    throw new UserFacingError('image_missing', `the ${what} "${arg}" does not exist or can't be read`);
+    throw new UserFacingError('image_missing', `the ${what} "${arg}" does not exist or is not a file`);
   }
   const tooBig = checkImageFacts({ bytes: size });
   if (tooBig.length) throw new UserFacingError('image_too_large', `${what}: ${tooBig.join('; ')}`);

@@ -24,7 +24,12 @@ export interface TerminalSurface extends ChatSurface {
   readonly lines: string[];
 }
 
-export function createTerminalSurface(opts: { out: NodeJS.WritableStream & { isTTY?: boolean }; progressIntervalMs?: number }): TerminalSurface {
+export function createTerminalSurface(opts: {
+  out: NodeJS.WritableStream & { isTTY?: boolean };
+  progressIntervalMs?: number;
+  /** Hide progress and the "Saved" line; failures and download links are still shown. */
+  quiet?: boolean;
+}): TerminalSurface {
   const tty = Boolean(opts.out.isTTY);
   const lines: string[] = [];
   let open = false; // a progress line is on screen without a newline
@@ -41,6 +46,7 @@ export function createTerminalSurface(opts: { out: NodeJS.WritableStream & { isT
   }
 
   function show(message: SurfaceMessage, savedTo?: string) {
+    if (opts.quiet && (message.kind === 'progress' || message.kind === 'video')) return;
     if (message.kind === 'progress') write(progressLine(message.progress), true);
     else {
       if (open && !tty) opts.out.write('\n');
