@@ -5,6 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
+import { ZodError } from 'zod';
+import { ConfigError } from './core/errors.js';
 import type { Config } from './config.js';
 import { BUILTIN_MODELS, createCatalogue, parseExtraModels } from './core/catalogue.js';
 import type { Clock } from './core/clock.js';
@@ -50,13 +52,22 @@ export function createProviders(config: Config, dispatcher: Dispatcher): Record<
   return providers;
 }
 
+async function loadExtraModels(file: string) {
+  try {
+    return parseExtraModels(JSON.parse(await readFile(file, 'utf8')));
+  } catch (err) {
+    const why = err instanceof ZodError ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (err as Error).message;
+    throw new ConfigError([`EXTRA_MODELS_FILE (${file}): ${why}`]);
+  }
+}
+
 export async function createApp(
   config: Config,
   opts: { logger: Logger; surfaces: readonly ChatSurface[]; clock?: Clock; dispatcher?: Dispatcher; env?: Record<string, string | undefined> },
 ): Promise<App> {
   const dispatcher = opts.dispatcher ?? createDispatcher(opts.env ?? process.env);
   const providers = createProviders(config, dispatcher);
-  const extra = config.EXTRA_MODELS_FILE ? parseExtraModels(JSON.parse(await readFile(config.EXTRA_MODELS_FILE, 'utf8'))) : [];
+  const extra = config.EXTRA_MODELS_FILE ? await loadExtraModels(config.EXTRA_MODELS_FILE) : [];
   const catalogue = createCatalogue([...BUILTIN_MODELS, ...extra], {
     providers: Object.keys(providers),
     preference: config.LITE_I2V_PROVIDER === 'segmind' ? ['segmind', 'aimlapi'] : ['aimlapi', 'segmind'],

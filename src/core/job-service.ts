@@ -108,6 +108,8 @@ export function createJobService(deps: JobServiceDeps) {
   const providerPausedUntil = new Map<string, number>();
   let leaseCancel: (() => void) | undefined;
   let beats = 0;
+  /** Whether this instance takes over orphaned jobs (a one-shot CLI run does not). */
+  let sweep = true;
   const submitting = new Set<Promise<void>>();
   let stopped = false;
 
@@ -519,7 +521,7 @@ export function createJobService(deps: JobServiceDeps) {
     }
     leaseCancel = clock.setTimer(() => void heartbeat(), config.leaseMs / 3);
     // Pick up jobs whose owner died since the last look (another instance, or a crashed CLI run).
-    if (++beats % 3 === 0 && !stopped) await resume().catch((err: unknown) => log.warn({ err }, 'orphan sweep failed'));
+    if (sweep && ++beats % 3 === 0 && !stopped) await resume().catch((err: unknown) => log.warn({ err }, 'orphan sweep failed'));
   }
 
   /** Takes over every unfinished job of our surfaces whose owner is gone, and carries on. */
@@ -647,8 +649,12 @@ export function createJobService(deps: JobServiceDeps) {
     activeCount: () => live.size,
     queuePosition,
 
-    /** Starts the lease heartbeat and, unless told not to, resumes unfinished jobs. */
+    /**
+     * Starts the lease heartbeat and, unless `resume: false`, resumes unfinished jobs now
+     * and keeps taking over jobs whose owner dies later.
+     */
     async start(opts: { resume?: boolean } = {}): Promise<number> {
+      sweep = opts.resume !== false;
       await heartbeat();
       return opts.resume === false ? 0 : resume();
     },

@@ -142,3 +142,18 @@ describe('restart', () => {
     await b.service.stop();
   });
 });
+
+describe('one-shot runs', () => {
+  it('do not take over other runs\' orphaned jobs', async () => {
+    const { a, makeB } = await pair({ aliveA: false });
+    await a.service.start();
+    const { job } = await a.submit();
+    await a.until(async () => (await a.store.get(job.id))?.status === 'running', 10);
+    const b = await makeB();
+    expect(await b.service.start({ resume: false })).toBe(0);
+    await b.clock.advance(10 * 60_000); // many heartbeats: no sweep
+    expect((await b.store.get(job.id))?.owner).toBe('hostA/111/aaaa');
+    expect(b.finished).toEqual([]);
+    await b.service.stop();
+  });
+});
