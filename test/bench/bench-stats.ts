@@ -1,5 +1,5 @@
 /** Small statistics and sampling helpers for the benchmark. */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 
 export function quantileOf(xs: number[], q: number): number {
   if (!xs.length) return NaN;
@@ -32,6 +32,11 @@ export function startMonitor() {
   const eld = monitorEventLoopDelay({ resolution: 10 });
   eld.enable();
   let peakRss = process.memoryUsage().rss;
+  let gcMaxMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMaxMs = Math.max(gcMaxMs, e.duration);
+  });
+  gc.observe({ entryTypes: ['gc'] });
   const timer = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }, 100);
@@ -39,8 +44,9 @@ export function startMonitor() {
     stop() {
       clearInterval(timer);
       eld.disable();
+      gc.disconnect();
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
-      return { peakRssMb: peakRss / (1024 * 1024), eldP99Ms: eld.percentile(99) / 1e6, eldMaxMs: eld.max / 1e6 };
+      return { peakRssMb: peakRss / (1024 * 1024), eldP99Ms: eld.percentile(99) / 1e6, eldMaxMs: eld.max / 1e6, gcMaxMs };
     },
   };
 }

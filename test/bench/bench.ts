@@ -236,6 +236,7 @@ async function main() {
       ['peak RSS (MB)', o.monitor.peakRssMb.toFixed(1), reference.monitor.peakRssMb.toFixed(1)],
       ['event-loop delay p99 (ms)', o.monitor.eldP99Ms.toFixed(2), reference.monitor.eldP99Ms.toFixed(2)],
       ['event-loop delay max (ms)', o.monitor.eldMaxMs.toFixed(2), reference.monitor.eldMaxMs.toFixed(2)],
+      ['longest GC pause (ms)', o.monitor.gcMaxMs.toFixed(2), reference.monitor.gcMaxMs.toFixed(2)],
     ];
     const w = [30, 14, 22];
     process.stdout.write(`\n${'metric'.padEnd(w[0]!)}${'seedance-bot'.padStart(w[1]!)}${'reference (10 s poll)'.padStart(w[2]!)}\n`);
