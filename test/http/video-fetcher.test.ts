@@ -14,6 +14,7 @@ import { createDispatcher } from '../../src/http/http-client.js';
 import { createVideoFetcher, fetchBytes } from '../../src/http/video-fetcher.js';
 import { DEFAULT_AIMLAPI_KEY, FIXTURE_VIDEO_URL, startProviderEmulator } from '../emulator/provider-emulator.js';
 import type { ProviderEmulator } from '../emulator/provider-emulator.js';
+import { rejectionOf } from '../helpers/rejection.js';
 
 const RENDER_MS = 30;
 const TTL_MS = 24 * 3600 * 1000;
@@ -67,14 +68,7 @@ async function finishedVideoUrl(): Promise<string> {
   return body.video.url;
 }
 
-async function rejection(p: Promise<unknown>): Promise<DownloadError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DownloadError);
-  return err as DownloadError;
-}
+const rejection = (p: Promise<unknown>) => rejectionOf(p, DownloadError);
 
 beforeAll(async () => {
   emu = await startProviderEmulator({ renderMs: () => RENDER_MS, now, videoUrlTtlMs: TTL_MS });

@@ -12,6 +12,7 @@ import { createDispatcher } from '../../src/http/http-client.js';
 import { buildAimlapiBody, createAimlapiProvider, signedUrlExpiry } from '../../src/providers/aimlapi/aimlapi-provider.js';
 import { DEFAULT_AIMLAPI_KEY, startProviderEmulator } from '../emulator/provider-emulator.js';
 import type { ProviderEmulator } from '../emulator/provider-emulator.js';
+import { rejectionOf } from '../helpers/rejection.js';
 
 const RENDER_MS = 30;
 const TTL_MS = 2 * 3600 * 1000;
@@ -58,14 +59,7 @@ function make(over: Partial<Parameters<typeof createAimlapiProvider>[0]> = {}): 
   return createAimlapiProvider({ baseUrl: emu.aimlapiUrl, apiKey: DEFAULT_AIMLAPI_KEY, dispatcher, ...over });
 }
 
-async function caught(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
+const caught = (p: Promise<unknown>) => rejectionOf(p, ProviderError);
 
 function lastBody(): Record<string, unknown> {
   const posts = emu.requests.filter((r) => r.method === 'POST');

@@ -15,6 +15,7 @@ import type { SegmindOptions } from '../../src/providers/segmind/segmind-provide
 import { outputUrl } from '../../src/providers/segmind/segmind-schemas.js';
 import { DEFAULT_SEGMIND_KEY, FIXTURE_VIDEO_URL, startProviderEmulator } from '../emulator/provider-emulator.js';
 import type { ProviderEmulator } from '../emulator/provider-emulator.js';
+import { rejectionOf } from '../helpers/rejection.js';
 
 const RENDER_MS = 30;
 const RESULT_TTL_MS = 3600 * 1000;
@@ -55,14 +56,7 @@ function make(over: Partial<SegmindOptions> = {}): VideoProvider {
   return createSegmindProvider({ baseUrl: emu.segmindUrl, apiKey: DEFAULT_SEGMIND_KEY, dispatcher, ...over });
 }
 
-async function caught(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
+const caught = (p: Promise<unknown>) => rejectionOf(p, ProviderError);
 
 beforeAll(async () => {
   emu = await startProviderEmulator({ renderMs: () => RENDER_MS, now, segmindResultTtlMs: RESULT_TTL_MS });
@@ -136,9 +130,10 @@ describe('Segmind async (v2): status', () => {
     expect(done).toEqual({
       state: 'completed',
       providerStatus: 'COMPLETED',
-      video: { kind: 'url', url: `${emu.segmindUrl}/outputs/${operation.id}.mp4` },
+      video: { kind: 'url', url: `${emu.segmindUrl}/outputs/${operation.id}.mp4`, expiresAt: Number(operation.submittedAt) + 60 * 60_000 },
       creditsRemaining: 9,
     });
+    expect(typeof operation.submittedAt).toBe('number');
     expect(emu.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       `POST /v2/${SLUG}`,
       `GET /v2/requests/${operation.id}/status`,

@@ -29,6 +29,7 @@ export interface SegmindOptions {
 }
 
 const NAME = 'segmind';
+const RESULT_TTL_MS = 60 * 60_000;
 const CODES = { 401: 'bad_key', 406: 'out_of_credits', 404: 'not_found' };
 
 export function buildSegmindBody(req: ProviderRequest): Record<string, unknown> {
@@ -132,7 +133,7 @@ export function createSegmindProvider(opts: SegmindOptions): VideoProvider {
         throw new ProviderError('unexpected_response', 'Segmind accepted the job but sent no request id', { provider: NAME, status: res.status, body: res.body });
       }
       return {
-        operation: { provider: NAME, id: parsed.data.request_id, mode: 'async' },
+        operation: { provider: NAME, id: parsed.data.request_id, mode: 'async', submittedAt: Date.now() },
         status: { state: 'pending', providerStatus: parsed.data.status ?? 'QUEUED', queued: true },
       };
     },
@@ -159,7 +160,9 @@ export function createSegmindProvider(opts: SegmindOptions): VideoProvider {
       if (result.status !== 200) throw fail(result);
       const url = outputUrl(parseStatus(result).output);
       if (!url) return { state: 'failed', providerStatus: word, error: { code: 'no_video', message: 'Segmind reported success but sent no video' } };
-      return { state: 'completed', providerStatus: word, video: { kind: 'url', url }, ...credits(result) };
+      // Segmind keeps results for an hour after submission.
+      const expiresAt = typeof op.submittedAt === 'number' ? op.submittedAt + RESULT_TTL_MS : undefined;
+      return { state: 'completed', providerStatus: word, video: { kind: 'url', url, ...(expiresAt ? { expiresAt } : {}) }, ...credits(result) };
     },
   };
 }
