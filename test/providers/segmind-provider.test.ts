@@ -92,7 +92,7 @@ describe('Segmind async (v2): request body', () => {
       camera_fixed: true,
       first_frame_url: IMG,
     });
-    expect(operation).toEqual({ provider: 'segmind', id: expect.stringMatching(/^[0-9a-f-]{36}$/), mode: 'async' });
+    expect(operation).toEqual({ provider: 'segmind', id: expect.stringMatching(/^[0-9a-f-]{36}$/), mode: 'async', submittedAt: expect.any(Number) });
     expect(emu.jobs.has(operation.id)).toBe(true);
     expect(status).toEqual({ state: 'pending', providerStatus: 'QUEUED', queued: true });
   });
