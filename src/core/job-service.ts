@@ -11,11 +11,15 @@ import { ProviderError, RateLimitError, UserFacingError, userMessageFor } from '
 import type { RenderEstimate, PollPolicy } from './eta.js';
 import { estimate, nextPollDelayMs, observe, priorEstimate, statsKey } from './eta.js';
 import type { JobRecord, JobStatus } from './job.js';
+import { isFinal } from './job.js';
 import type { JobStore } from './job-store.js';
 import type { Logger } from './logger.js';
-import type { ChatSurface, JobSummary, ProviderCallContext, ProviderStatus, SurfaceMessage, VideoFetcher, VideoProvider } from './ports.js';
+import type { ChatSurface, ProviderCallContext, ProviderStatus, SurfaceMessage, VideoFetcher, VideoProvider } from './ports.js';
 import { SurfaceGoneError } from './ports.js';
 import { createEditBudget, progressView, viewKey } from './progress.js';
+import { createProgressReporter } from './job-progress.js';
+import { summarize } from './job-summary.js';
+import type { Live } from './live-job.js';
 import type { GenerationInput, RequestValidator } from './request.js';
 import type { Scheduler } from './scheduler.js';
 import { createScheduler } from './scheduler.js';
@@ -78,23 +82,6 @@ export interface SubmitResult {
 
 export type JobEvent = { type: 'status'; job: JobRecord } | { type: 'finished'; job: JobRecord };
 
-/** In-memory companion of an active job. */
-interface Live {
-  job: JobRecord;
-  estimate?: RenderEstimate;
-  nextPollAt?: number;
-  notBefore?: number;
-  pollErrors: number;
-  unknownSince?: number;
-  anomaly?: string;
-  lastKey?: string;
-  lastSentAt: number;
-  editing?: Promise<void>;
-  busy: boolean;
-  rerun: boolean;
-}
-
-const FINAL: readonly JobStatus[] = ['delivered', 'failed', 'timed_out', 'cancelled'];
 
 export function createJobService(deps: JobServiceDeps) {
   const { store, clock, config } = deps;
@@ -126,26 +113,12 @@ export function createJobService(deps: JobServiceDeps) {
   };
   const backoff = (n: number, cap = 30_000) => Math.min(cap, 500 * 2 ** Math.min(n, 10)) * (0.75 + Math.random() * 0.5);
 
-  function summary(job: JobRecord): JobSummary {
-    const spec = deps.catalogue.byId(job.request.modelId);
-    return {
-      id: job.id,
-      prompt: job.request.prompt,
-      modelLabel: spec?.label ?? job.request.modelId,
-      modelAlias: spec?.alias ?? job.request.modelId,
-      resolution: job.request.resolution,
-      duration: job.request.duration,
-      ...(job.request.aspectRatio ? { aspectRatio: job.request.aspectRatio } : {}),
-      seed: job.request.seed,
-      fromImage: Boolean(job.request.image),
-      requesterId: job.requester.id,
-    };
-  }
+  const summary = (job: JobRecord) => summarize(job, deps.catalogue);
 
   async function save(l: Live, patch: Partial<JobRecord>) {
     const prev = l.job.status;
     Object.assign(l.job, patch, { updatedAt: clock.now() });
-    if (FINAL.includes(l.job.status)) await store.finish(l.job);
+    if (isFinal(l.job.status)) await store.finish(l.job);
     else await store.update(l.job);
     if (prev !== l.job.status) emit({ type: 'status', job: l.job });
   }
@@ -380,72 +353,18 @@ export function createJobService(deps: JobServiceDeps) {
     }
   }
 
-  // ---------- progress ----------
-
-  function phaseOf(job: JobRecord) {
-    switch (job.status) {
-      case 'queued':
-        return 'queued' as const;
-      case 'submitting':
-        return 'submitting' as const;
-      case 'running':
-        return 'rendering' as const;
-      case 'completed':
-        return 'downloading' as const;
-      default:
-        return 'delivering' as const;
-    }
-  }
-
-  /** Edits the progress message if what it shows changed and the surface's pace allows. */
-  async function progress(l: Live, urgent = false): Promise<void> {
-    const job = l.job;
-    const surface = surfaceOf(job);
-    if (!surface || !job.progressMessage || FINAL.includes(job.status)) return;
-    const view = progressView({
-      jobId: job.id,
-      phase: phaseOf(job),
-      providerStatus: job.providerStatus,
-      queuePosition: job.status === 'queued' ? queuePosition(job.id) : undefined,
-      elapsedMs: clock.now() - job.createdAt,
-      renderElapsedMs: job.submittedAt ? renderElapsed(job) : undefined,
-      estimate: l.estimate,
-      anomaly: l.anomaly,
-    });
-    const key = viewKey(view);
-    const now = clock.now();
-    if (key === l.lastKey) {
-      if (job.status === 'running') wake(l, now + surface.progressIntervalMs);
-      return;
-    }
-    const minGap = urgent ? Math.min(1000, surface.progressIntervalMs) : surface.progressIntervalMs;
-    const earliest = l.lastSentAt + minGap;
-    if (now < earliest || l.editing) {
-      wake(l, Math.max(earliest, now + 50));
-      return;
-    }
-    const wait = budgets.get(surface.kind)?.take() ?? 0;
-    if (wait > 0) {
-      wake(l, now + wait);
-      return;
-    }
-    l.lastKey = key;
-    l.lastSentAt = now;
-    const ref = job.progressMessage;
-    l.editing = surface
-      .edit(ref, { kind: 'progress', job: summary(job), progress: view })
-      .catch(async (err: unknown) => {
-        if (err instanceof SurfaceGoneError) {
-          log.info({ jobId: job.id }, 'progress message is gone; continuing without it');
-          if (l.job.progressMessage === ref) await save(l, { progressMessage: undefined });
-        } else log.warn({ jobId: job.id, err }, 'progress edit failed');
-      })
-      .finally(() => {
-        l.editing = undefined;
-      });
-    await l.editing;
-    if (job.status === 'running') wake(l, clock.now() + surface.progressIntervalMs);
-  }
+  const reporter = createProgressReporter({
+    clock,
+    logger: log,
+    surfaceOf,
+    budgets,
+    summary,
+    save,
+    wake,
+    queuePosition,
+    renderElapsed,
+  });
+  const progress = reporter.progress;
 
   // ---------- endings ----------
 
@@ -531,7 +450,7 @@ export function createJobService(deps: JobServiceDeps) {
       for (const id of await store.activeIds(kind)) {
         if (live.has(id)) continue;
         const job = await store.get(id);
-        if (!job || FINAL.includes(job.status)) continue;
+        if (!job || isFinal(job.status)) continue;
         if (job.owner && job.owner !== instanceId) {
           const alive = ownerAlive(job.owner, instanceId);
           if (alive === true) continue;
@@ -673,4 +592,3 @@ export function createJobService(deps: JobServiceDeps) {
 }
 
 export type JobService = ReturnType<typeof createJobService>;
-export type { Live };

@@ -14,7 +14,6 @@ export type JobStatus =
   | 'cancelled';
 
 export const ACTIVE_STATUSES: readonly JobStatus[] = ['queued', 'submitting', 'running', 'completed', 'delivering'];
-export const IN_FLIGHT_STATUSES: readonly JobStatus[] = ['submitting', 'running'];
 
 export interface JobRecord {
   id: string;
@@ -43,6 +42,7 @@ export interface JobRecord {
   owner?: string;
 }
 
-export function isActive(job: JobRecord): boolean {
-  return ACTIVE_STATUSES.includes(job.status);
+/** Delivered, failed, timed out or cancelled: nothing more will happen. */
+export function isFinal(status: JobStatus): boolean {
+  return !ACTIVE_STATUSES.includes(status);
 }
