@@ -12,7 +12,7 @@ import { DownloadError } from './errors.js';
 import type { JobRecord } from './job.js';
 import type { Logger } from './logger.js';
 import type { ChatSurface, JobSummary, VideoFetcher } from './ports.js';
-import { SurfaceGoneError } from './ports.js';
+import { SurfaceGoneError, SurfaceTooLargeError } from './ports.js';
 
 interface LiveLike {
   job: JobRecord;
@@ -74,30 +74,39 @@ export function createDelivery<L extends LiveLike>(d: {
     }
 
     const credits = job.result.creditsUsed;
+    const caption = { job: d.summary(job), ...(credits !== undefined ? { creditsUsed: credits } : {}) };
+    const postLink = (conversation: string, limit: number) => {
+      const video = job.result!.video;
+      return surface.post(conversation, {
+        kind: 'link',
+        ...caption,
+        ...(video.kind === 'url' ? { url: video.url, ...(video.expiresAt ? { expiresAt: video.expiresAt } : {}) } : {}),
+        ...(file.bytes !== undefined ? { bytes: file.bytes } : {}),
+        limitBytes: Math.min(limit, d.config.maxVideoBytes),
+      });
+    };
     let conversation = job.conversation;
     for (let hop = 0; hop < 2; hop++) {
       try {
-        const limit = await surface.maxUploadBytes(conversation);
+        const limit = await surface.maxUploadBytes(conversation, job.meta);
         let messageRef: string;
-        let deliveredAs: 'file' | 'link';
+        let deliveredAs: 'file' | 'link' = 'file';
         if (file.path && file.bytes !== undefined && file.bytes <= limit) {
-          messageRef = await surface.upload(
-            conversation,
-            { path: file.path, name: `seedance-${job.request.seed}.mp4`, bytes: file.bytes, contentType: 'video/mp4' },
-            { kind: 'video', job: d.summary(job), bytes: file.bytes, ...(credits !== undefined ? { creditsUsed: credits } : {}) },
-            { idempotencyKey: job.id },
-          );
-          deliveredAs = 'file';
+          try {
+            messageRef = await surface.upload(
+              conversation,
+              { path: file.path, name: `seedance-${job.request.seed}.mp4`, bytes: file.bytes, contentType: 'video/mp4' },
+              { kind: 'video', ...caption, bytes: file.bytes },
+              { idempotencyKey: job.id },
+            );
+          } catch (err) {
+            if (!(err instanceof SurfaceTooLargeError)) throw err;
+            d.logger.info({ jobId: job.id, bytes: file.bytes, limit }, 'platform refused the file as too large; posting a link');
+            messageRef = await postLink(conversation, Math.min(limit, file.bytes - 1));
+            deliveredAs = 'link';
+          }
         } else {
-          const video = job.result.video;
-          messageRef = await surface.post(conversation, {
-            kind: 'link',
-            job: d.summary(job),
-            ...(video.kind === 'url' ? { url: video.url, ...(video.expiresAt ? { expiresAt: video.expiresAt } : {}) } : {}),
-            ...(file.bytes !== undefined ? { bytes: file.bytes } : {}),
-            limitBytes: Math.min(limit, d.config.maxVideoBytes),
-            ...(credits !== undefined ? { creditsUsed: credits } : {}),
-          });
+          messageRef = await postLink(conversation, limit);
           deliveredAs = 'link';
         }
         await d.save(l, {

@@ -423,6 +423,18 @@ export function createJobService(deps: JobServiceDeps) {
     backoff,
   });
 
+  function admission(surface: string, requesterId: string) {
+    const mine = [...live.values()].filter((l) => l.job.surface === surface && l.job.requester.id === requesterId);
+    const running = mine.filter((l) => l.job.status !== 'queued').length;
+    const waiting = mine.length - running;
+    if (mine.length >= config.maxPerUser + config.maxQueuedPerUser) {
+      const parts = [`You have ${running} job${running === 1 ? '' : 's'} running`];
+      if (waiting) parts.push(`${waiting} waiting`);
+      throw new UserFacingError('too_many_jobs', `${parts.join(' and ')}. Wait for one to finish, then try again.`);
+    }
+    return { mine, running };
+  }
+
   // ---------- lifecycle ----------
 
   function track(job: JobRecord): Live {
@@ -489,19 +501,17 @@ export function createJobService(deps: JobServiceDeps) {
       return () => listeners.delete(listener);
     },
 
+    /** Throws the "you have N jobs running" error if this person can't start another job now. */
+    checkAdmission(surface: string, requesterId: string): void {
+      admission(surface, requesterId);
+    },
+
     /** Validates, enforces limits, persists and queues a job. Throws UserFacingError for the user. */
     async submit(s: SubmitInput): Promise<SubmitResult> {
       if (!surfaces.has(s.surface)) throw new Error(`unknown surface ${s.surface}`);
       const request = deps.validator.parse(s.input);
       const spec = deps.catalogue.byId(request.modelId)!;
-      const mine = [...live.values()].filter((l) => userKey(l.job) === `${s.surface}:${s.requester.id}`);
-      const running = mine.filter((l) => l.job.status !== 'queued').length;
-      const waiting = mine.length - running;
-      if (mine.length >= config.maxPerUser + config.maxQueuedPerUser) {
-        const parts = [`You have ${running} job${running === 1 ? '' : 's'} running`];
-        if (waiting) parts.push(`${waiting} waiting`);
-        throw new UserFacingError('too_many_jobs', `${parts.join(' and ')}. Wait for one to finish, then try again.`);
-      }
+      const { mine, running } = admission(s.surface, s.requester.id);
       const now = clock.now();
       const job: JobRecord = {
         id: randomUUID(),

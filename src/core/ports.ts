@@ -94,6 +94,14 @@ export interface VideoFile {
   contentType: 'video/mp4';
 }
 
+/** Thrown by `upload` when the platform refuses the file as too large: the core posts a link instead. */
+export class SurfaceTooLargeError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SurfaceTooLargeError';
+  }
+}
+
 /** Thrown by a surface when a message or conversation no longer exists or can't be reached. */
 export class SurfaceGoneError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -118,8 +126,8 @@ export interface ChatSurface {
   post(conversation: string, message: SurfaceMessage): Promise<string>;
   /** Replaces a posted message. Throws SurfaceGoneError when it no longer exists. */
   edit(messageRef: string, message: SurfaceMessage): Promise<void>;
-  /** The largest file this conversation accepts. */
-  maxUploadBytes(conversation: string): Promise<number>;
+  /** The largest file this conversation accepts; `meta` is what the surface stored with the job. */
+  maxUploadBytes(conversation: string, meta: Readonly<Record<string, string>>): Promise<number>;
   /**
    * Uploads the finished video with its caption. `idempotencyKey` is the job id:
    * a repeated call after a crash must not post a second copy where the platform allows it.

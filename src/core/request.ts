@@ -245,3 +245,26 @@ export function createRequestValidator(cat: Catalogue, defaults: RequestDefaults
   };
 }
 export type RequestValidator = ReturnType<typeof createRequestValidator>;
+
+/**
+ * Turns a stored request back into an input, for "re-roll" and "animate again".
+ * The seed is dropped (a new one is drawn) unless `keepSeed`. Returns undefined
+ * when the request's image was inline and is no longer stored.
+ */
+export function inputFromRequest(req: GenerationRequest, alias: string, opts: { keepSeed?: boolean; prompt?: string } = {}): GenerationInput | undefined {
+  const image = (p: PreparedImage | undefined): ImageInput | undefined =>
+    p && { kind: 'url', url: p.url, ...(p.mime ? { mime: p.mime } : {}), ...(p.bytes ? { bytes: p.bytes } : {}), ...(p.width ? { width: p.width } : {}), ...(p.height ? { height: p.height } : {}) };
+  if (req.image?.url.startsWith('data:') || req.lastFrame?.url.startsWith('data:')) return undefined;
+  return {
+    prompt: opts.prompt ?? req.prompt,
+    model: alias,
+    resolution: req.resolution,
+    duration: req.duration,
+    ...(req.aspectRatio && !req.image ? { aspectRatio: req.aspectRatio } : {}),
+    ...(opts.keepSeed ? { seed: req.seed } : {}),
+    ...(req.fixedCamera ? { fixedCamera: true } : {}),
+    ...(req.watermark ? { watermark: true } : {}),
+    ...(req.image ? { image: image(req.image) } : {}),
+    ...(req.lastFrame ? { lastFrame: image(req.lastFrame) } : {}),
+  };
+}

@@ -17,7 +17,7 @@ import { createJobService } from '../../src/core/job-service.js';
 import { createJobStore } from '../../src/core/job-store.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { ChatSurface, ProviderOperation, ProviderStatus, SurfaceMessage, VideoFetcher, VideoProvider } from '../../src/core/ports.js';
-import { SurfaceGoneError } from '../../src/core/ports.js';
+import { SurfaceGoneError, SurfaceTooLargeError } from '../../src/core/ports.js';
 import { createRequestValidator } from '../../src/core/request.js';
 
 export interface ScriptedJob {
@@ -104,7 +104,10 @@ export interface Recorded {
 }
 
 /** A surface that records every call; knobs for size limits and vanished messages. */
-export function recordingSurface(clock: ManualClock, opts: { kind?: string; progressIntervalMs?: number; limit?: number; maxEditsPerSecond?: number } = {}) {
+export function recordingSurface(
+  clock: ManualClock,
+  opts: { kind?: string; progressIntervalMs?: number; limit?: number; maxEditsPerSecond?: number; /** The platform's real limit, which may be below the declared one. */ platformLimit?: number } = {},
+) {
   const log: Recorded[] = [];
   const gone = new Set<string>();
   let seq = 0;
@@ -123,11 +126,12 @@ export function recordingSurface(clock: ManualClock, opts: { kind?: string; prog
       if (gone.has(ref) || gone.has(ref.split('/')[0]!)) throw new SurfaceGoneError('message deleted');
       log.push({ op: 'edit', ref, at: clock.now(), message });
     },
-    async maxUploadBytes() {
-      return opts.limit ?? 10 * 1024 * 1024;
+    async maxUploadBytes(_conversation, meta) {
+      return meta.uploadLimit ? Number(meta.uploadLimit) : (opts.limit ?? 10 * 1024 * 1024);
     },
     async upload(conversation, file, message, { idempotencyKey }) {
       if (gone.has(conversation)) throw new SurfaceGoneError('channel deleted');
+      if (opts.platformLimit !== undefined && file.bytes > opts.platformLimit) throw new SurfaceTooLargeError('Request entity too large');
       const ref = `${conversation}/m${++seq}`;
       log.push({ op: 'upload', ref, at: clock.now(), message, key: idempotencyKey });
       return ref;

@@ -67,6 +67,15 @@ describe('job service: limits and queue', () => {
     expect(j2!.startedAt).toBeGreaterThanOrEqual(j1!.startedAt + j1!.renderMs);
   });
 
+  it('answers the admission question before anything is posted', async () => {
+    const h = harness({ config: { maxPerUser: 1, maxQueuedPerUser: 0 } });
+    await h.service.start();
+    expect(() => h.service.checkAdmission('test', 'u1')).not.toThrow();
+    await h.submit('one');
+    expect(() => h.service.checkAdmission('test', 'u1')).toThrow('You have 1 job running. Wait for one to finish, then try again.');
+    expect(() => h.service.checkAdmission('test', 'u2')).not.toThrow();
+  });
+
   it('holds jobs beyond the global cap and shows their queue position', async () => {
     const h = harness({ config: { maxInFlight: 1 } });
     await h.service.start();
@@ -223,6 +232,24 @@ describe('job service: delivery', () => {
     expect(h.surf.uploads()).toHaveLength(0);
     expect(h.surf.log.at(-1)).toMatchObject({ op: 'post', message: { kind: 'link', url: 'https://cdn.test/gen-1.mp4', bytes: 5000, limitBytes: 1000 } });
     expect((await h.store.get(job.id))?.result?.deliveredAs).toBe('link');
+  });
+
+  it('posts a link when the platform refuses the upload as too large', async () => {
+    const h = harness({ surface: { limit: 10_000, platformLimit: 3000 }, videoBytes: 5000 });
+    await h.service.start();
+    const { job } = await h.submit();
+    await h.until(() => h.finished.length > 0);
+    expect(h.surf.uploads()).toHaveLength(0);
+    expect(h.surf.log.at(-1)).toMatchObject({ op: 'post', message: { kind: 'link', url: 'https://cdn.test/gen-1.mp4', bytes: 5000 } });
+    expect((await h.store.get(job.id))?.result?.deliveredAs).toBe('link');
+  });
+
+  it('asks the surface for the limit of this job (e.g. what the platform said at submit)', async () => {
+    const h = harness({ videoBytes: 5000 });
+    await h.service.start();
+    await h.service.submit({ input: { prompt: 'x' }, surface: 'test', conversation: 'test:c', requester: { id: 'u' }, meta: { uploadLimit: '4000' } });
+    await h.until(() => h.finished.length > 0);
+    expect(h.surf.log.at(-1)!.message).toMatchObject({ kind: 'link', limitBytes: 4000 });
   });
 
   it('stops downloading at the size cap and links instead', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BUILTIN_MODELS, createCatalogue } from '../../src/core/catalogue.js';
 import { ValidationError } from '../../src/core/errors.js';
 import type { GenerationInput } from '../../src/core/request.js';
-import { createRequestValidator } from '../../src/core/request.js';
+import { createRequestValidator, inputFromRequest } from '../../src/core/request.js';
 import { png } from './fixtures.js';
 
 const defaults = { model: 'lite', resolution: '720p' as const, duration: 5 };
@@ -115,5 +115,20 @@ describe('catalogue', () => {
     const v = createRequestValidator(cat, defaults);
     expect(cat.aliases()).toContain('fast');
     expect(v.parse({ prompt: 'x', model: 'fast' }).modelId).toBe('aimlapi/seedance-1-0-pro-fast');
+  });
+});
+
+describe('inputFromRequest', () => {
+  const v = createRequestValidator(both, defaults, () => 0.9);
+  it('rebuilds an equivalent request with a new seed, or the same one when asked', () => {
+    const original = v.parse({ prompt: 'waves', model: 'pro', image: { kind: 'url', url: 'https://cdn.example/a.png', mime: 'image/png', width: 1024, height: 768, bytes: 1000 }, duration: 10, fixedCamera: true, seed: 7 });
+    const again = v.parse(inputFromRequest(original, 'pro')!);
+    expect({ ...again, seed: 0 }).toEqual({ ...original, seed: 0 });
+    expect(again.seed).not.toBe(7);
+    expect(v.parse(inputFromRequest(original, 'pro', { keepSeed: true, prompt: 'storm' })!)).toEqual({ ...original, prompt: 'storm' });
+  });
+  it('cannot rebuild a request whose inline image was not kept', () => {
+    const original = v.parse({ prompt: 'x', image });
+    expect(inputFromRequest({ ...original, image: { ...original.image!, url: 'data:(sent)' } }, 'lite')).toBeUndefined();
   });
 });

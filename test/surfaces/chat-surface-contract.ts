@@ -55,7 +55,7 @@ export function chatSurfaceContract(name: string, make: () => Promise<ContractSu
 
     it('declares a positive upload limit and a sane progress pace', async () => {
       const s = await make();
-      expect(await s.surface.maxUploadBytes(s.conversation)).toBeGreaterThan(1024 * 1024);
+      expect(await s.surface.maxUploadBytes(s.conversation, {})).toBeGreaterThan(1024 * 1024);
       expect(s.surface.progressIntervalMs).toBeGreaterThanOrEqual(500);
     });
 
