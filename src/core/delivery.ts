@@ -117,6 +117,12 @@ export function createDelivery<L extends LiveLike>(d: {
         });
         d.logger.info({ jobId: job.id, deliveredAs, bytes: file.bytes }, 'delivered');
         if (file.path) await rm(file.path, { force: true }).catch(() => undefined);
+        if (job.progressMessage && job.progressMessage !== messageRef) {
+          const elapsedSeconds = Math.round((d.clock.now() - job.createdAt) / 1000);
+          await surface.edit(job.progressMessage, { kind: 'done', job: d.summary(job), elapsedSeconds, deliveredAs }).catch((err: unknown) => {
+            d.logger.info({ jobId: job.id, err }, 'could not mark the progress message done');
+          });
+        }
         await d.delivered(l);
         return;
       } catch (err) {

@@ -85,7 +85,9 @@ export type SurfaceMessage =
   | { kind: 'video'; job: JobSummary; creditsUsed?: number; bytes: number }
   | { kind: 'link'; job: JobSummary; url?: string; expiresAt?: number; bytes?: number; limitBytes: number; creditsUsed?: number }
   | { kind: 'failed'; job: JobSummary; text: string }
-  | { kind: 'cancelled'; job: JobSummary; text: string };
+  | { kind: 'cancelled'; job: JobSummary; text: string }
+  /** Replaces the progress message once the video has been delivered. */
+  | { kind: 'done'; job: JobSummary; elapsedSeconds: number; deliveredAs: 'file' | 'link' };
 
 export interface VideoFile {
   path: string;

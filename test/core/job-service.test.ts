@@ -15,6 +15,8 @@ describe('job service: the happy path', () => {
     expect(uploads).toHaveLength(1);
     expect(uploads[0]!.key).toBe(job.id);
     expect(uploads[0]!.message).toMatchObject({ kind: 'video', bytes: 2048, creditsUsed: 120000, job: { seed: job.request.seed, modelAlias: 'lite', resolution: '720p' } });
+    // The progress message ends as a short "done" note next to the video.
+    expect(h.surf.log.at(-1)).toMatchObject({ op: 'edit', ref: job.progressMessage, message: { kind: 'done', deliveredAs: 'file' } });
     const stored = await h.store.get(job.id);
     expect(stored).toMatchObject({ status: 'delivered', result: { deliveredAs: 'file', creditsUsed: 120000 } });
     expect(await h.store.activeIds('test')).toEqual([]);
@@ -230,7 +232,8 @@ describe('job service: delivery', () => {
     const { job } = await h.submit();
     await h.until(() => h.finished.length > 0);
     expect(h.surf.uploads()).toHaveLength(0);
-    expect(h.surf.log.at(-1)).toMatchObject({ op: 'post', message: { kind: 'link', url: 'https://cdn.test/gen-1.mp4', bytes: 5000, limitBytes: 1000 } });
+    expect(h.surf.log.find((r) => r.message.kind === 'link')).toMatchObject({ op: 'post', message: { kind: 'link', url: 'https://cdn.test/gen-1.mp4', bytes: 5000, limitBytes: 1000 } });
+    expect(h.surf.log.at(-1)).toMatchObject({ op: 'edit', ref: job.progressMessage, message: { kind: 'done', deliveredAs: 'link' } });
     expect((await h.store.get(job.id))?.result?.deliveredAs).toBe('link');
   });
 
@@ -240,7 +243,7 @@ describe('job service: delivery', () => {
     const { job } = await h.submit();
     await h.until(() => h.finished.length > 0);
     expect(h.surf.uploads()).toHaveLength(0);
-    expect(h.surf.log.at(-1)).toMatchObject({ op: 'post', message: { kind: 'link', url: 'https://cdn.test/gen-1.mp4', bytes: 5000 } });
+    expect(h.surf.log.find((r) => r.message.kind === 'link')).toMatchObject({ op: 'post', message: { kind: 'link', url: 'https://cdn.test/gen-1.mp4', bytes: 5000 } });
     expect((await h.store.get(job.id))?.result?.deliveredAs).toBe('link');
   });
 
@@ -249,7 +252,7 @@ describe('job service: delivery', () => {
     await h.service.start();
     await h.service.submit({ input: { prompt: 'x' }, surface: 'test', conversation: 'test:c', requester: { id: 'u' }, meta: { uploadLimit: '4000' } });
     await h.until(() => h.finished.length > 0);
-    expect(h.surf.log.at(-1)!.message).toMatchObject({ kind: 'link', limitBytes: 4000 });
+    expect(h.surf.log.find((r) => r.message.kind === 'link')!.message).toMatchObject({ kind: 'link', limitBytes: 4000 });
   });
 
   it('stops downloading at the size cap and links instead', async () => {
@@ -257,7 +260,7 @@ describe('job service: delivery', () => {
     await h.service.start();
     await h.submit();
     await h.until(() => h.finished.length > 0);
-    expect(h.surf.log.at(-1)!.message).toMatchObject({ kind: 'link', limitBytes: 4000 });
+    expect(h.surf.log.find((r) => r.message.kind === 'link')!.message).toMatchObject({ kind: 'link', limitBytes: 4000 });
   });
 
   it('retries a failed download and fails clearly on an expired link', async () => {

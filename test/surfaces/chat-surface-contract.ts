@@ -27,6 +27,7 @@ export const sampleMessages: Record<SurfaceMessage['kind'], SurfaceMessage> = {
   link: { kind: 'link', job: sampleJob, url: 'https://cdn.example/v.mp4', expiresAt: Date.UTC(2030, 0, 1), bytes: 20 * 1024 * 1024, limitBytes: 10 * 1024 * 1024 },
   failed: { kind: 'failed', job: sampleJob, text: 'The video could not be made: sensitive content' },
   cancelled: { kind: 'cancelled', job: sampleJob, text: 'Cancelled before it was submitted; nothing was charged.' },
+  done: { kind: 'done', job: sampleJob, elapsedSeconds: 52, deliveredAs: 'file' },
 };
 
 export interface ContractSubject {

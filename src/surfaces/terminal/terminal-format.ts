@@ -46,5 +46,7 @@ export function resultLine(m: SurfaceMessage, savedTo?: string): string {
     case 'failed':
     case 'cancelled':
       return m.text;
+    case 'done':
+      return `Done in ${clock(m.elapsedSeconds)}.`;
   }
 }

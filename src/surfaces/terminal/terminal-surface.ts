@@ -46,6 +46,7 @@ export function createTerminalSurface(opts: {
   }
 
   function show(message: SurfaceMessage, savedTo?: string) {
+    if (message.kind === 'done') return; // the Saved line already said it
     if (opts.quiet && (message.kind === 'progress' || message.kind === 'video')) return;
     if (message.kind === 'progress') write(progressLine(message.progress), true);
     else {
