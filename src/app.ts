@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type Keyv from 'keyv';
 import type { Dispatcher } from 'undici';
 import { ZodError } from 'zod';
 import { ConfigError } from './core/errors.js';
@@ -26,6 +27,8 @@ import { openKeyv } from './store.js';
 
 export interface App {
   service: JobService;
+  /** The shared keyv store (jobs, settings, platform bookkeeping). */
+  kv: Keyv;
   catalogue: ReturnType<typeof createCatalogue>;
   dispatcher: Dispatcher;
   close(): Promise<void>;
@@ -61,17 +64,33 @@ async function loadExtraModels(file: string) {
   }
 }
 
+/** The catalogue this configuration can use: built-in models plus EXTRA_MODELS_FILE, limited to providers with keys. */
+export async function loadCatalogue(config: Config, providers: readonly string[] = providerNames(config)) {
+  const extra = config.EXTRA_MODELS_FILE ? await loadExtraModels(config.EXTRA_MODELS_FILE) : [];
+  return createCatalogue([...BUILTIN_MODELS, ...extra], {
+    providers,
+    preference: config.LITE_I2V_PROVIDER === 'segmind' ? ['segmind', 'aimlapi'] : ['aimlapi', 'segmind'],
+  });
+}
+
+function providerNames(config: Config): string[] {
+  return [...(config.AIMLAPI_KEY ? ['aimlapi'] : []), ...(config.SEGMIND_API_KEY ? ['segmind'] : [])];
+}
+
 export async function createApp(
   config: Config,
-  opts: { logger: Logger; surfaces: readonly ChatSurface[]; clock?: Clock; dispatcher?: Dispatcher; env?: Record<string, string | undefined> },
+  opts: {
+    logger: Logger;
+    /** The surfaces, or a factory for surfaces that keep their own records in the store. */
+    surfaces: readonly ChatSurface[] | ((kv: Keyv) => readonly ChatSurface[]);
+    clock?: Clock;
+    dispatcher?: Dispatcher;
+    env?: Record<string, string | undefined>;
+  },
 ): Promise<App> {
   const dispatcher = opts.dispatcher ?? createDispatcher(opts.env ?? process.env);
   const providers = createProviders(config, dispatcher);
-  const extra = config.EXTRA_MODELS_FILE ? await loadExtraModels(config.EXTRA_MODELS_FILE) : [];
-  const catalogue = createCatalogue([...BUILTIN_MODELS, ...extra], {
-    providers: Object.keys(providers),
-    preference: config.LITE_I2V_PROVIDER === 'segmind' ? ['segmind', 'aimlapi'] : ['aimlapi', 'segmind'],
-  });
+  const catalogue = await loadCatalogue(config, Object.keys(providers));
   const validator = createRequestValidator(catalogue, {
     model: config.DEFAULT_MODEL,
     resolution: config.DEFAULT_RESOLUTION,
@@ -79,12 +98,13 @@ export async function createApp(
   });
   const workDir = resolve(config.DATA_DIR);
   const { kv, close } = await openKeyv(config.STORE_URL, workDir);
+  const surfaces = typeof opts.surfaces === 'function' ? opts.surfaces(kv) : opts.surfaces;
   const service = createJobService({
     store: createJobStore(kv),
     providers,
     catalogue,
     validator,
-    surfaces: opts.surfaces,
+    surfaces,
     fetcher: createVideoFetcher(dispatcher),
     clock: opts.clock ?? systemClock,
     logger: opts.logger,
@@ -105,6 +125,7 @@ export async function createApp(
   });
   return {
     service,
+    kv,
     catalogue,
     dispatcher,
     async close() {

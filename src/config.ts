@@ -56,6 +56,24 @@ export const configSchema = z
     POLL_MAX_INTERVAL_MS: int(15_000, 1000, 600_000),
     POLL_CONCURRENCY: int(32, 1, 1000),
 
+    DISCORD_TOKEN: str(),
+    DISCORD_APPLICATION_ID: z.preprocess(emptyToUndefined, z.string().regex(/^\d{15,21}$/, 'must be the numeric application id').optional()),
+    /** REST base discord.js uses; the gateway URL then comes from this API. */
+    DISCORD_API_URL: url('https://discord.com/api'),
+    DISCORD_CDN_HOSTS: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .default('cdn.discordapp.com,media.discordapp.net')
+        .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+    ),
+    /** Open a thread per generation (in text channels) and deliver there. */
+    DISCORD_THREAD_PER_VIDEO: bool(false),
+    /** Request the privileged Message Content intent (replies that don't mention the bot). */
+    DISCORD_MESSAGE_CONTENT: bool(false),
+    DISCORD_ALLOW_DMS: bool(true),
+    DISCORD_PROGRESS_INTERVAL_MS: int(5000, 200, 60_000),
+
     LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
     HEALTH_PORT: int(8080, 0, 65535),
     HEALTH_HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
@@ -71,6 +89,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const min = Number(env.POLL_MIN_INTERVAL_MS ?? 1000);
   const max = Number(env.POLL_MAX_INTERVAL_MS ?? 15_000);
   if (min > max) problems.push('POLL_MIN_INTERVAL_MS: must not exceed POLL_MAX_INTERVAL_MS');
+  if (env.DISCORD_TOKEN?.trim() && !env.DISCORD_APPLICATION_ID?.trim()) problems.push('DISCORD_APPLICATION_ID: required with DISCORD_TOKEN (Developer Portal > General Information > Application ID)');
   if (problems.length || !parsed.success) throw new ConfigError(problems);
   return parsed.data;
 }

@@ -11,19 +11,28 @@ import type { ChatSurface } from './core/ports.js';
 import { loadDotEnv } from './env-file.js';
 import { startHealthServer } from './health.js';
 import { createLogger } from './logging.js';
+import { createDiscordBot } from './surfaces/discord/discord-bot.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
   const config = loadConfig(process.env);
   requireProvider(config);
   const logger = createLogger(config.LOG_LEVEL);
-  const surfaces: ChatSurface[] = [];
-  const app = await createApp(config, { logger, surfaces });
-  const health = await startHealthServer(config.HEALTH_PORT, config.HEALTH_HOST, () => ({ activeJobs: app.service.activeCount() }));
+  const discord = config.DISCORD_TOKEN ? createDiscordBot(config, logger) : undefined;
+  const app = await createApp(config, {
+    logger,
+    surfaces: (kv) => [...(discord ? [discord.surface(kv)] : [])] as ChatSurface[],
+  });
+  const health = await startHealthServer(config.HEALTH_PORT, config.HEALTH_HOST, () => ({
+    activeJobs: app.service.activeCount(),
+    discord: discord ? discord.client.isReady() : undefined,
+  }));
+  await discord?.start({ service: app.service, catalogue: app.catalogue, kv: app.kv });
   const resumed = await app.service.start();
+  const platforms = [...(discord ? ['discord'] : [])];
   logger.info(
-    { models: app.catalogue.models.map((m) => m.id), resumed, health: (health.address() as AddressInfo).port },
-    surfaces.length ? 'seedance-bot is running' : 'seedance-bot is running without a chat platform (no platform credentials set)',
+    { models: app.catalogue.models.map((m) => m.id), platforms, resumed, health: (health.address() as AddressInfo).port },
+    platforms.length ? 'seedance-bot is running' : 'seedance-bot is running without a chat platform (set DISCORD_TOKEN)',
   );
 
   let closing = false;
@@ -33,6 +42,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down; unfinished jobs continue on the next start');
     health.close();
     await app.close();
+    await discord?.stop();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,82 @@
+/**
+ * Discord application command definitions, derived from the model catalogue so
+ * the choices users see are exactly what validation accepts.
+ */
+import type { Catalogue } from '../src/core/catalogue.js';
+import { PROMPT_MAX_CHARS } from '../src/core/request.js';
+
+export const VIDEO_COMMAND = 'video';
+export const ANIMATE_COMMAND = 'Animate';
+export const ADMIN_COMMAND = 'video-admin';
+
+const enum T {
+  Subcommand = 1,
+  String = 3,
+  Integer = 4,
+  Boolean = 5,
+  Channel = 7,
+  Attachment = 11,
+}
+const CHAT_INPUT = 1;
+const MESSAGE = 3;
+const GUILD = 0;
+const BOT_DM = 1;
+const GUILD_INSTALL = 0;
+const MANAGE_GUILD = String(1 << 5);
+
+const choices = <V extends string | number>(values: readonly V[], name: (v: V) => string = String) => values.map((v) => ({ name: name(v), value: v }));
+
+export function discordCommands(cat: Catalogue, opts: { allowDms: boolean }) {
+  const contexts = opts.allowDms ? [GUILD, BOT_DM] : [GUILD];
+  const seeds = cat.models.map((m) => m.seed);
+  const video = {
+    type: CHAT_INPUT,
+    name: VIDEO_COMMAND,
+    description: 'Make a short video from a prompt, or animate an image',
+    contexts,
+    integration_types: [GUILD_INSTALL],
+    options: [
+      { type: T.String, name: 'prompt', description: 'What happens in the video', required: true, max_length: PROMPT_MAX_CHARS },
+      { type: T.Attachment, name: 'image', description: 'First frame: animates this image (image-to-video)' },
+      ...(cat.models.some((m) => m.lastFrame) ? [{ type: T.Attachment, name: 'last_frame', description: 'Last frame (needs a first frame)' }] : []),
+      { type: T.String, name: 'model', description: 'Model family', choices: choices(cat.aliases()) },
+      { type: T.String, name: 'resolution', description: 'Short side of the frame', choices: choices(cat.allResolutions()) },
+      { type: T.Integer, name: 'duration', description: 'Length in seconds', choices: choices(cat.allDurations(), (d) => `${d} seconds`) },
+      ...(cat.allAspectRatios().length
+        ? [{ type: T.String, name: 'aspect_ratio', description: 'Frame shape (text-to-video only)', choices: choices(cat.allAspectRatios()) }]
+        : []),
+      {
+        type: T.Integer,
+        name: 'seed',
+        description: 'Same seed + same settings = similar video',
+        min_value: Math.min(...seeds.map((s) => s.min)),
+        max_value: Math.max(...seeds.map((s) => s.max)),
+      },
+      { type: T.Boolean, name: 'fixed_camera', description: 'Keep the camera still' },
+    ],
+  };
+  const animate = { type: MESSAGE, name: ANIMATE_COMMAND, contexts, integration_types: [GUILD_INSTALL] };
+  const admin = {
+    type: CHAT_INPUT,
+    name: ADMIN_COMMAND,
+    description: 'Video bot settings for this server',
+    contexts: [GUILD],
+    integration_types: [GUILD_INSTALL],
+    default_member_permissions: MANAGE_GUILD,
+    options: [
+      { type: T.Subcommand, name: 'show', description: 'Show the current settings' },
+      { type: T.Subcommand, name: 'channel-add', description: 'Allow /video in a channel (once any is added, only those)', options: [{ type: T.Channel, name: 'channel', description: 'Channel', required: true }] },
+      { type: T.Subcommand, name: 'channel-remove', description: 'Stop allowing /video in a channel', options: [{ type: T.Channel, name: 'channel', description: 'Channel', required: true }] },
+      { type: T.Subcommand, name: 'channels-clear', description: 'Allow /video in every channel again' },
+      { type: T.Subcommand, name: 'daily-limit', description: 'Videos per member per day (0 = no limit)', options: [{ type: T.Integer, name: 'limit', description: 'Videos per day', required: true, min_value: 0, max_value: 1000 }] },
+      { type: T.Subcommand, name: 'default-model', description: 'Model used when a member names none', options: [{ type: T.String, name: 'model', description: 'Model', required: true, choices: choices(cat.aliases()) }] },
+      {
+        type: T.Subcommand,
+        name: 'default-resolution',
+        description: 'Resolution used when a member names none',
+        options: [{ type: T.String, name: 'resolution', description: 'Resolution', required: true, choices: choices(cat.allResolutions()) }],
+      },
+    ],
+  };
+  return [video, animate, admin];
+}

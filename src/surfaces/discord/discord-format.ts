@@ -1,0 +1,114 @@
+/** What the bot's Discord messages look like: plain content plus buttons. */
+import type { JobSummary, ProgressView, SurfaceMessage } from '../../core/ports.js';
+import { buttonId } from './discord-refs.js';
+
+export interface DiscordPayload {
+  content: string;
+  components: unknown[];
+  allowed_mentions: { parse: never[]; users?: string[] };
+}
+
+const BUTTON = 2;
+const ROW = 1;
+const STYLE = { primary: 1, secondary: 2, danger: 4 } as const;
+
+function button(label: string, customId: string, style: number, emoji?: string) {
+  return { type: BUTTON, style, label, custom_id: customId, ...(emoji ? { emoji: { name: emoji } } : {}) };
+}
+
+export function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+export function megabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+function quote(prompt: string, max = 300): string {
+  const p = prompt.length > max ? `${prompt.slice(0, max - 1)}…` : prompt;
+  return `> ${p.replace(/\n/g, '\n> ')}`;
+}
+
+export function bar(percent: number, width = 14): string {
+  const filled = Math.round((percent / 100) * width);
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
+}
+
+function describe(job: JobSummary, credits?: number): string {
+  const parts = [`**${job.modelAlias}**`, job.resolution, `${job.duration}s`];
+  if (job.aspectRatio) parts.push(job.aspectRatio);
+  parts.push(`seed \`${job.seed}\``);
+  if (credits !== undefined) parts.push(`${credits.toLocaleString('en-US')} credits`);
+  return parts.join(' · ');
+}
+
+export function progressText(p: ProgressView): string {
+  const elapsed = `${clock(p.elapsedSeconds)} elapsed`;
+  switch (p.phase) {
+    case 'queued':
+      return `⏳ **Waiting for a free slot**${p.queuePosition ? ` · #${p.queuePosition} in the queue` : ''} · ${elapsed}`;
+    case 'submitting':
+      return `📨 **Sending to the video service…** · ${elapsed}`;
+    case 'downloading':
+    case 'delivering':
+      return `📥 **Fetching the video…** · ${elapsed}`;
+    case 'rendering': {
+      const pct = p.percent ?? 0;
+      const left = p.remainingSeconds === undefined ? '' : p.remainingSeconds > 0 ? ` · ~${clock(p.remainingSeconds)} left` : ' · any moment now';
+      const status = p.providerStatus === 'queued' || p.providerStatus === 'waiting' ? 'Queued at the provider' : 'Rendering';
+      const anomaly = p.anomaly ? `\n⚠️ The provider reported something unexpected (${p.anomaly}); still watching.` : '';
+      return `🎬 **${status}** · ${pct}%\n\`${bar(pct)}\` ${elapsed}${left}${anomaly}`;
+    }
+  }
+}
+
+const resultButtons = (jobId: string) => [
+  {
+    type: ROW,
+    components: [
+      button('Re-roll', buttonId('reroll', jobId), STYLE.secondary, '🎲'),
+      button('Animate again', buttonId('again', jobId), STYLE.secondary, '✏️'),
+      button('Delete', buttonId('delete', jobId), STYLE.danger, '🗑️'),
+    ],
+  },
+];
+
+export function renderMessage(m: SurfaceMessage): DiscordPayload {
+  const none = { parse: [] as never[] };
+  switch (m.kind) {
+    case 'progress':
+      return {
+        content: `${progressText(m.progress)}\n${quote(m.job.prompt)}`,
+        components: [{ type: ROW, components: [button('Cancel', buttonId('cancel', m.job.id), STYLE.secondary)] }],
+        allowed_mentions: none,
+      };
+    case 'video':
+      return {
+        content: `${quote(m.job.prompt)}\n${describe(m.job, m.creditsUsed)} · for <@${m.job.requesterId}>`,
+        components: resultButtons(m.job.id),
+        allowed_mentions: { parse: [], users: [m.job.requesterId] },
+      };
+    case 'link': {
+      const size = m.bytes !== undefined ? `${megabytes(m.bytes)}, ` : '';
+      const expiry = m.expiresAt ? ` (link expires <t:${Math.floor(m.expiresAt / 1000)}:R>)` : '';
+      const where = m.url ? `Download it here: ${m.url}${expiry}` : 'No download link is available.';
+      return {
+        content: `${quote(m.job.prompt)}\n${describe(m.job, m.creditsUsed)} · for <@${m.job.requesterId}>\nThe video (${size}over the ${megabytes(m.limitBytes)} upload limit here) is too large to attach. ${where}`,
+        components: resultButtons(m.job.id),
+        allowed_mentions: { parse: [], users: [m.job.requesterId] },
+      };
+    }
+    case 'failed':
+      return { content: `❌ ${m.text}\n${quote(m.job.prompt)}`, components: [], allowed_mentions: none };
+    case 'cancelled':
+      return { content: `🛑 ${m.text}\n${quote(m.job.prompt)}`, components: [], allowed_mentions: none };
+    case 'done':
+      return { content: `✅ Done in ${clock(m.elapsedSeconds)}${m.deliveredAs === 'link' ? ' · too large to attach, see the link' : ''}\n${quote(m.job.prompt)}`, components: [], allowed_mentions: none };
+  }
+}
+
+/** A user-facing error, shown ephemerally. */
+export function errorText(text: string): string {
+  return `⚠️ ${text}`;
+}

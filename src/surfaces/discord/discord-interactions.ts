@@ -1,0 +1,202 @@
+/**
+ * Slash commands, Apps > Animate, modals and buttons. Every interaction is
+ * answered at once (well inside Discord's 3 s); refusals are ephemeral.
+ */
+import { randomBytes } from 'node:crypto';
+import type {
+  ButtonInteraction,
+  ChatInputCommandInteraction,
+  Interaction,
+  MessageContextMenuCommandInteraction,
+  ModalSubmitInteraction,
+} from 'discord.js';
+import { MessageFlags, PermissionFlagsBits, Routes } from 'discord.js';
+import { ADMIN_COMMAND, ANIMATE_COMMAND, VIDEO_COMMAND } from '../../../commands/discord-commands.js';
+import type { Catalogue } from '../../core/catalogue.js';
+import { UserFacingError, userMessageFor } from '../../core/errors.js';
+import type { JobRecord } from '../../core/job.js';
+import type { GenerationInput, ImageInput } from '../../core/request.js';
+import { PROMPT_MAX_CHARS, inputFromRequest } from '../../core/request.js';
+import { handleAdmin } from './discord-admin.js';
+import { errorText } from './discord-format.js';
+import type { AttachmentFacts } from './discord-input.js';
+import { firstImage, imageFromAttachment } from './discord-input.js';
+import { parseButtonId } from './discord-refs.js';
+import type { StartContext, StartDeps } from './discord-start-job.js';
+import { startJob } from './discord-start-job.js';
+
+export interface InteractionDeps extends StartDeps {
+  catalogue: Catalogue;
+  cdnHosts: readonly string[];
+  now?: () => number;
+}
+
+type Repliable = ChatInputCommandInteraction | ModalSubmitInteraction | ButtonInteraction;
+
+const ANIMATE_TTL_MS = 15 * 60_000;
+
+function isModerator(i: Interaction): boolean {
+  return Boolean(i.memberPermissions?.has(PermissionFlagsBits.ManageMessages));
+}
+
+function attachmentLimit(i: Interaction): number | undefined {
+  const v = (i as unknown as { attachmentSizeLimit?: number }).attachmentSizeLimit;
+  return typeof v === 'number' && v > 0 ? v : undefined;
+}
+
+function facts(a: { url: string; name?: string | null; contentType?: string | null; size?: number | null; width?: number | null; height?: number | null }): AttachmentFacts {
+  return { url: a.url, name: a.name, contentType: a.contentType, size: a.size, width: a.width, height: a.height };
+}
+
+export function createInteractionHandler(d: InteractionDeps) {
+  const now = d.now ?? Date.now;
+  /** Images waiting for their Animate modal to be submitted. */
+  const pendingAnimate = new Map<string, { image: ImageInput; expires: number }>();
+
+  function context(i: Repliable, input: GenerationInput): StartContext {
+    const channel = i.channel;
+    return {
+      input,
+      userId: i.user.id,
+      userName: i.user.username,
+      guildId: i.guildId,
+      channelId: i.channelId!,
+      parentId: channel && 'isThread' in channel && channel.isThread() ? channel.parentId : null,
+      uploadLimit: attachmentLimit(i),
+      async respond(content) {
+        const res = await i.reply({ content, allowedMentions: { parse: [] }, withResponse: true });
+        const message = res.resource?.message;
+        if (!message) throw new Error('Discord did not return the reply message');
+        return { channelId: message.channelId, messageId: message.id };
+      },
+      async refuse(text) {
+        await i.reply({ content: errorText(text), flags: MessageFlags.Ephemeral });
+      },
+    };
+  }
+
+  async function refuse(i: Repliable | MessageContextMenuCommandInteraction, err: unknown) {
+    const text = errorText(userMessageFor(err));
+    if (i.replied || i.deferred) await i.followUp({ content: text, flags: MessageFlags.Ephemeral });
+    else await i.reply({ content: text, flags: MessageFlags.Ephemeral });
+  }
+
+  async function onVideo(i: ChatInputCommandInteraction) {
+    const o = i.options;
+    const image = o.getAttachment('image');
+    const last = o.getAttachment('last_frame');
+    const input: GenerationInput = {
+      prompt: o.getString('prompt', true),
+      ...(o.getString('model') ? { model: o.getString('model')! } : {}),
+      ...(o.getString('resolution') ? { resolution: o.getString('resolution')! } : {}),
+      ...(o.getInteger('duration') !== null ? { duration: o.getInteger('duration')! } : {}),
+      ...(o.getString('aspect_ratio') ? { aspectRatio: o.getString('aspect_ratio')! } : {}),
+      ...(o.getInteger('seed') !== null ? { seed: o.getInteger('seed')! } : {}),
+      ...(o.getBoolean('fixed_camera') ? { fixedCamera: true } : {}),
+      ...(image ? { image: imageFromAttachment(facts(image), 'image', d.cdnHosts) } : {}),
+      ...(last ? { lastFrame: imageFromAttachment(facts(last), 'last frame', d.cdnHosts) } : {}),
+    };
+    await startJob(d, context(i, input));
+  }
+
+  async function onAnimateCommand(i: MessageContextMenuCommandInteraction) {
+    const target = i.targetMessage;
+    const found = firstImage([...target.attachments.values()].map(facts));
+    if (!found) throw new UserFacingError('no_image', 'That message has no image to animate.');
+    const image = imageFromAttachment(found, 'image', d.cdnHosts);
+    for (const [k, v] of pendingAnimate) if (v.expires < now()) pendingAnimate.delete(k);
+    const key = randomBytes(9).toString('base64url');
+    pendingAnimate.set(key, { image, expires: now() + ANIMATE_TTL_MS });
+    await i.showModal(promptModal(`sd:animate:${key}`, 'Animate this image', target.content));
+  }
+
+  function promptModal(customId: string, title: string, prefill?: string | null) {
+    const value = prefill?.trim().slice(0, PROMPT_MAX_CHARS);
+    return {
+      custom_id: customId,
+      title,
+      components: [
+        {
+          type: 1,
+          components: [
+            {
+              type: 4,
+              custom_id: 'prompt',
+              label: 'What should happen?',
+              style: 2,
+              required: true,
+              max_length: PROMPT_MAX_CHARS,
+              placeholder: 'e.g. she turns to the camera and smiles, hair moving in the wind',
+              ...(value ? { value } : {}),
+            },
+          ],
+        },
+      ],
+    };
+  }
+
+  async function jobFor(jobId: string): Promise<JobRecord> {
+    const job = await d.service.get(jobId);
+    if (!job) throw new UserFacingError('not_found', 'That video is no longer known to the bot.');
+    return job;
+  }
+
+  function rerunInput(job: JobRecord, prompt?: string): GenerationInput {
+    const alias = d.catalogue.byId(job.request.modelId)?.alias ?? 'lite';
+    const input = inputFromRequest(job.request, alias, prompt ? { prompt } : {});
+    if (!input) throw new UserFacingError('not_repeatable', "This video's image wasn't kept, so it can't be made again.");
+    return input;
+  }
+
+  async function onModal(i: ModalSubmitInteraction) {
+    const prompt = i.fields.getTextInputValue('prompt');
+    const [, kind, key] = i.customId.split(':');
+    if (kind === 'animate') {
+      const pending = pendingAnimate.get(key ?? '');
+      if (!pending || pending.expires < now()) throw new UserFacingError('expired', 'That form expired. Use Apps > Animate on the image again.');
+      pendingAnimate.delete(key!);
+      await startJob(d, context(i, { prompt, image: pending.image }));
+    } else if (kind === 'again') {
+      await startJob(d, context(i, rerunInput(await jobFor(key!), prompt)));
+    }
+  }
+
+  async function onButton(i: ButtonInteraction) {
+    const parsed = parseButtonId(i.customId);
+    if (!parsed) return;
+    const job = await jobFor(parsed.jobId);
+    const mine = job.requester.id === i.user.id;
+    switch (parsed.action) {
+      case 'cancel':
+        if (!mine && !isModerator(i)) throw new UserFacingError('forbidden', 'Only the person who asked for this video (or a moderator) can cancel it.');
+        await d.service.cancel(job.id, { id: i.user.id, force: isModerator(i) });
+        await i.reply({ content: 'Stopped. The provider may still finish the job and charge for it.', flags: MessageFlags.Ephemeral });
+        return;
+      case 'delete':
+        if (!mine && !isModerator(i)) throw new UserFacingError('forbidden', 'Only the person who asked for this video, or someone with Manage Messages, can delete it.');
+        await d.rest.delete(Routes.channelMessage(i.channelId, i.message.id));
+        await i.reply({ content: 'Deleted.', flags: MessageFlags.Ephemeral });
+        return;
+      case 'reroll':
+        await startJob(d, context(i, rerunInput(job)));
+        return;
+      case 'again':
+        await i.showModal(promptModal(`sd:again:${job.id}`, 'Animate again', job.request.prompt));
+        return;
+    }
+  }
+
+  return async function handle(i: Interaction): Promise<void> {
+    try {
+      if (i.isChatInputCommand()) {
+        if (i.commandName === VIDEO_COMMAND) await onVideo(i);
+        else if (i.commandName === ADMIN_COMMAND) await handleAdmin(i, d.settings, d.catalogue);
+      } else if (i.isMessageContextMenuCommand() && i.commandName === ANIMATE_COMMAND) await onAnimateCommand(i);
+      else if (i.isModalSubmit()) await onModal(i);
+      else if (i.isButton()) await onButton(i);
+    } catch (err) {
+      if (!(err instanceof UserFacingError)) d.logger.error({ err, interaction: i.id }, 'interaction failed');
+      if (i.isRepliable()) await refuse(i as Repliable, err).catch((e: unknown) => d.logger.warn({ err: e }, 'could not answer the interaction'));
+    }
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * Messages: mention the bot (or DM it) with an image and a prompt, or reply to
+ * one of its videos. Inline flags such as `--ratio 9:16 --seed 42 --pro --fixed`
+ * are understood. Mentions and DMs carry their content without the privileged
+ * Message Content intent; replies do too while they ping the bot (the default).
+ */
+import type { Message } from 'discord.js';
+import type { Catalogue } from '../../core/catalogue.js';
+import { UserFacingError, userMessageFor } from '../../core/errors.js';
+import type { JobRecord } from '../../core/job.js';
+import type { GenerationInput } from '../../core/request.js';
+import { inputFromRequest } from '../../core/request.js';
+import { parseInlineFlags } from '../common/inline-flags.js';
+import { errorText } from './discord-format.js';
+import { firstImage, imageFromAttachment } from './discord-input.js';
+import type { StartDeps } from './discord-start-job.js';
+import { startJob } from './discord-start-job.js';
+import { jobOfMessage } from './discord-surface.js';
+import type Keyv from 'keyv';
+
+export interface MessageDeps extends StartDeps {
+  catalogue: Catalogue;
+  cdnHosts: readonly string[];
+  kv: Keyv;
+  botUserId: () => string | undefined;
+  allowDms: boolean;
+}
+
+export const USAGE =
+  'Mention me with a prompt to make a video, attach an image to animate it, or reply to one of my videos to make another. ' +
+  'Options: `--pro`, `--lite`, `--ratio 9:16`, `--seed 42`, `--res 1080p`, `--duration 10`, `--fixed`.';
+
+export function createMessageHandler(d: MessageDeps) {
+  async function repliedJob(m: Message): Promise<JobRecord | undefined> {
+    const ref = m.reference?.messageId;
+    if (!ref) return undefined;
+    const id = await jobOfMessage(d.kv, ref);
+    return id ? d.service.get(id) : undefined;
+  }
+
+  async function build(m: Message, text: string, previous: JobRecord | undefined): Promise<GenerationInput | undefined> {
+    const parsed = parseInlineFlags(text, d.catalogue.aliases());
+    if (parsed.problems.length) throw new UserFacingError('bad_flags', `${parsed.problems.join('; ')}. ${USAGE}`);
+    const attachment = firstImage([...m.attachments.values()].map((a) => ({ url: a.url, name: a.name, contentType: a.contentType, size: a.size, width: a.width, height: a.height })));
+    const image = attachment ? imageFromAttachment(attachment, 'image', d.cdnHosts) : undefined;
+    if (previous && !image) {
+      const alias = d.catalogue.byId(previous.request.modelId)?.alias ?? 'lite';
+      const base = inputFromRequest(previous.request, alias, parsed.prompt ? { prompt: parsed.prompt } : {});
+      if (!base) throw new UserFacingError('not_repeatable', "That video's image wasn't kept, so I can't continue from it. Attach the image again.");
+      return { ...base, ...parsed.options };
+    }
+    if (!parsed.prompt && !image) return undefined;
+    return { prompt: parsed.prompt, ...parsed.options, ...(image ? { image } : {}) };
+  }
+
+  return async function handle(m: Message): Promise<void> {
+    if (m.author.bot || m.webhookId || m.system) return;
+    const botId = d.botUserId();
+    if (!botId) return;
+    const dm = !m.guildId;
+    if (dm && !d.allowDms) return;
+    const mentioned = m.mentions.users.has(botId);
+    const previous = await repliedJob(m).catch(() => undefined);
+    if (!mentioned && !dm && !previous) return;
+    const text = m.content.replace(new RegExp(`<@!?${botId}>`, 'g'), ' ').trim();
+    try {
+      const input = await build(m, text, previous);
+      if (!input) {
+        await m.reply({ content: USAGE, allowedMentions: { repliedUser: false } });
+        return;
+      }
+      await startJob(d, {
+        input,
+        userId: m.author.id,
+        userName: m.author.username,
+        guildId: m.guildId,
+        channelId: m.channelId,
+        parentId: m.channel.isThread() ? m.channel.parentId : null,
+        async respond(content) {
+          const sent = await m.reply({ content, allowedMentions: { parse: [], repliedUser: false } });
+          return { channelId: sent.channelId, messageId: sent.id };
+        },
+        async refuse(reason) {
+          await m.reply({ content: errorText(reason), allowedMentions: { repliedUser: false } });
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof UserFacingError)) d.logger.error({ err, message: m.id }, 'message handling failed');
+      await m.reply({ content: errorText(userMessageFor(err)), allowedMentions: { repliedUser: false } }).catch(() => undefined);
+    }
+  };
+}

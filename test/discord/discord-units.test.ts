@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { UserFacingError } from '../../src/core/errors.js';
+import { imageFromAttachment, firstImage } from '../../src/surfaces/discord/discord-input.js';
+import { bar, progressText, renderMessage } from '../../src/surfaces/discord/discord-format.js';
+import { buttonId, channelRef, dmRef, messageRef, parseButtonId, parseRef } from '../../src/surfaces/discord/discord-refs.js';
+import { discordIntents } from '../../src/surfaces/discord/discord-bot.js';
+import { GatewayIntentBits } from 'discord.js';
+import { sampleMessages } from '../surfaces/chat-surface-contract.js';
+
+const hosts = ['cdn.discordapp.com', 'media.discordapp.net'];
+const att = { url: 'https://cdn.discordapp.com/attachments/1/2/cat.png', name: 'cat.png', contentType: 'image/png', size: 1000, width: 800, height: 600 };
+
+describe('Discord references', () => {
+  it('round-trip conversations, messages and DMs', () => {
+    expect(parseRef(channelRef('123'))).toEqual({ channelId: '123' });
+    expect(parseRef(channelRef('123', '456'))).toEqual({ channelId: '123', messageId: '456' });
+    expect(parseRef(messageRef('1', '2'))).toEqual({ channelId: '1', messageId: '2' });
+    expect(parseRef(dmRef('99'))).toEqual({ dmUserId: '99' });
+    expect(() => parseRef('slack:T:C')).toThrow();
+  });
+  it('encode button actions with the job id', () => {
+    const id = buttonId('reroll', '3f1c2a9e-0000-4000-8000-000000000000');
+    expect(id.length).toBeLessThanOrEqual(100);
+    expect(parseButtonId(id)).toEqual({ action: 'reroll', jobId: '3f1c2a9e-0000-4000-8000-000000000000' });
+    expect(parseButtonId('sd:explode:1')).toBeUndefined();
+  });
+});
+
+describe('Discord images', () => {
+  it('takes declared facts from Discord CDN attachments without downloading', () => {
+    expect(imageFromAttachment(att, 'image', hosts)).toEqual({ kind: 'url', url: att.url, name: 'cat.png', mime: 'image/png', bytes: 1000, width: 800, height: 600 });
+  });
+  it('refuses other hosts and non-images', () => {
+    expect(() => imageFromAttachment({ ...att, url: 'https://evil.example/cat.png' }, 'image', hosts)).toThrow(new UserFacingError('bad_image', 'the image must be uploaded to Discord (got a link to evil.example)'));
+    expect(() => imageFromAttachment({ ...att, contentType: 'video/mp4', name: 'a.mp4' }, 'image', hosts)).toThrow('must be an image');
+  });
+  it('finds the first image among attachments, by type or by file name', () => {
+    expect(firstImage([{ url: 'https://cdn.discordapp.com/a/b/notes.txt', contentType: 'text/plain' }, att])).toBe(att);
+    expect(firstImage([{ url: 'https://cdn.discordapp.com/a/b/x.JPG?ex=1' }])).toBeDefined();
+    expect(firstImage([{ url: 'https://cdn.discordapp.com/a/b/x.pdf' }])).toBeUndefined();
+  });
+});
+
+describe('Discord formatting', () => {
+  it('shows a progress bar, status, elapsed and remaining, with a Cancel button', () => {
+    const p = renderMessage(sampleMessages.progress);
+    expect(p.content).toContain('🎬 **Rendering** · 25%');
+    expect(p.content).toContain('0:12 elapsed · ~0:30 left');
+    expect(p.content).toContain('> a fox running through snow');
+    expect(JSON.stringify(p.components)).toContain('sd:cancel:job-1');
+    expect(bar(50, 10)).toBe('█████░░░░░');
+    expect(progressText({ jobId: 'j', phase: 'queued', queuePosition: 3, elapsedSeconds: 4 })).toBe('⏳ **Waiting for a free slot** · #3 in the queue · 0:04 elapsed');
+  });
+  it('captions a video with everything needed to reproduce it, and offers the buttons', () => {
+    const v = renderMessage(sampleMessages.video);
+    expect(v.content).toContain('**lite** · 720p · 5s · 16:9 · seed `4242` · 120,000 credits · for <@u1>');
+    const ids = JSON.stringify(v.components);
+    for (const a of ['reroll', 'again', 'delete']) expect(ids).toContain(`sd:${a}:job-1`);
+    expect(v.allowed_mentions).toEqual({ parse: [], users: ['u1'] });
+  });
+  it('explains a link fallback with the size, the limit and when the link expires', () => {
+    const l = renderMessage(sampleMessages.link);
+    expect(l.content).toContain('The video (20.0 MB, over the 10.0 MB upload limit here) is too large to attach. Download it here: https://cdn.example/v.mp4');
+    expect(l.content).toContain(`<t:${Date.UTC(2030, 0, 1) / 1000}:R>`);
+  });
+  it('drops the buttons once a job has ended', () => {
+    expect(renderMessage(sampleMessages.failed).components).toEqual([]);
+    expect(renderMessage(sampleMessages.done).content).toContain('✅ Done in 0:52');
+  });
+});
+
+describe('Discord intents', () => {
+  it('does not ask for the privileged Message Content intent unless configured', () => {
+    expect(discordIntents(false)).not.toContain(GatewayIntentBits.MessageContent);
+    expect(discordIntents(true)).toContain(GatewayIntentBits.MessageContent);
+    expect(discordIntents(false)).toEqual(expect.arrayContaining([GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages]));
+  });
+});
