@@ -9,6 +9,7 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY commands ./commands
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: no compilers, runs as the unprivileged `node` user.
