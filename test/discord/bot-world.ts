@@ -1,0 +1,105 @@
+/**
+ * An end-to-end world for Discord tests: the provider emulator and the Discord
+ * stand-in in this process, and the real bot (`src/index.ts`) as a child process
+ * talking to both over loopback.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_AIMLAPI_KEY, startProviderEmulator } from '../emulator/provider-emulator.js';
+import type { ProviderEmulator } from '../emulator/provider-emulator.js';
+import { startDiscordStandin, STANDIN_IDS } from './standin/discord-standin.js';
+import type { DiscordStandin, StandinMessage } from './standin/discord-standin.js';
+
+export const IDS = STANDIN_IDS;
+export const STRING = 3;
+export const INTEGER = 4;
+export const BOOLEAN = 5;
+export const ATTACHMENT = 11;
+export const MANAGE_MESSAGES = String(1n << 13n);
+
+export interface World {
+  emulator: ProviderEmulator;
+  discord: DiscordStandin;
+  dataDir: string;
+  /** Everything the bot printed (for failure messages). */
+  output(): string;
+  startBot(extraEnv?: Record<string, string>): Promise<void>;
+  stopBot(signal?: NodeJS.Signals): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createWorld(opts: { renderMs?: number; env?: Record<string, string> } = {}): Promise<World> {
+  const emulator = await startProviderEmulator({ renderMs: () => opts.renderMs ?? 400 });
+  const discord = await startDiscordStandin();
+  const dataDir = mkdtempSync(join(tmpdir(), 'seedance-discord-'));
+  let child: ChildProcess | undefined;
+  let out = '';
+
+  const env = (extra: Record<string, string>) => ({
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    DISCORD_TOKEN: discord.token,
+    DISCORD_APPLICATION_ID: discord.applicationId,
+    DISCORD_API_URL: `${discord.url}/api`,
+    AIMLAPI_BASE_URL: emulator.aimlapiUrl,
+    AIMLAPI_KEY: DEFAULT_AIMLAPI_KEY,
+    DATA_DIR: dataDir,
+    HEALTH_PORT: '0',
+    HEALTH_HOST: '127.0.0.1',
+    POLL_MIN_INTERVAL_MS: '100',
+    POLL_MAX_INTERVAL_MS: '1000',
+    DISCORD_PROGRESS_INTERVAL_MS: '200',
+    LOG_LEVEL: 'info',
+    ...opts.env,
+    ...extra,
+  });
+
+  const world: World = {
+    emulator,
+    discord,
+    dataDir,
+    output: () => out,
+    async startBot(extraEnv = {}) {
+      const runningBefore = out.split('seedance-bot is running').length;
+      child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], { cwd: join(import.meta.dirname, '../..'), env: env(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+      // Logged once Discord is ready and unfinished jobs have been resumed.
+      await discord.waitFor(() => out.split('seedance-bot is running').length > runningBefore || (child?.exitCode ?? null) !== null, 30_000);
+      if (child?.exitCode !== null) throw new Error(`the bot exited early:\n${out}`);
+    },
+    async stopBot(signal = 'SIGTERM') {
+      if (!child || child.exitCode !== null) return;
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill(signal);
+      await exited;
+      child = undefined;
+    },
+    async close() {
+      await world.stopBot('SIGKILL');
+      await discord.close();
+      await emulator.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return world;
+}
+
+export function image(name = 'cat.png', over: Partial<{ width: number; height: number; size: number; contentType: string; url: string }> = {}) {
+  return { filename: name, contentType: 'image/png', size: 120_000, width: 1024, height: 768, ...over };
+}
+
+/** Bot messages in a channel, oldest first. */
+export function botMessages(w: World, channelId: string = IDS.general): StandinMessage[] {
+  return [...w.discord.messages.values()].filter((m) => m.channelId === channelId && m.authorId === w.discord.botUserId);
+}
+
+/** The video message (a bot message with an .mp4) replying to `progressId`, once it exists. */
+export function videoFor(w: World, progressId: string): StandinMessage | undefined {
+  return [...w.discord.messages.values()].find((m) => m.messageReference?.message_id === progressId && m.attachments.some((a) => a.filename.endsWith('.mp4')));
+}
+
+export const creates = (w: World) => w.emulator.count({ method: 'POST', pathIncludes: '/v2/video/generations' });

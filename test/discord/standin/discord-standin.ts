@@ -1,0 +1,148 @@
+// A local stand-in for Discord's REST API v10 and Gateway that an unmodified discord.js v14 client runs against.
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FaultStore } from './faults.js';
+import { Gateway } from './gateway.js';
+import { clickButton, messageCommand, slashCommand, submitModal } from './interactions.js';
+import type { World } from './message-ops.js';
+import { interactionRoutes } from './rest-interactions.js';
+import { messageRoutes } from './rest-messages.js';
+import { miscRoutes } from './rest-misc.js';
+import { createStandinServer } from './server.js';
+import { IDS, StandinState } from './state.js';
+import type {
+  FaultSpec,
+  InteractionResponseRecord,
+  MessageCommandInput,
+  RecordedCall,
+  SlashCommandInput,
+  StandinChannel,
+  StandinMessage,
+  StandinOptions,
+  UserMessageInput,
+} from './types.js';
+import { deleteChannel, deleteMessage, userMessage } from './user-events.js';
+
+export type * from './types.js';
+/** Ids of the seeded users, guild, channels, application and bot. */
+export const STANDIN_IDS = IDS;
+
+/** The running stand-in: REST under `${url}/api/v10`, gateway at ws://…/gateway, plus test controls. */
+export interface DiscordStandin {
+  /** http://127.0.0.1:PORT — pass `${url}/api` as discord.js `rest.api`. */
+  url: string;
+  token: string;
+  applicationId: string;
+  botUserId: string;
+  /** Every REST call, in completion order. */
+  calls: RecordedCall[];
+  messages: Map<string, StandinMessage>;
+  channels: Map<string, StandinChannel>;
+  commands: { global: unknown[]; guild: Map<string, unknown[]> };
+  interactionResponses: Map<string, InteractionResponseRecord>;
+  /** True while a bot's gateway socket is open (false between op 7 and its RESUME). */
+  readonly gatewayConnected: boolean;
+  /** Gateway ops the bot sent ({op, d, at}; tokens redacted). */
+  gatewayReceived: { op: number; d: unknown; at: number }[];
+  /** Resolves when a bot has IDENTIFYed and received READY + GUILD_CREATE. Default timeout 5000 ms. */
+  waitForReady(timeoutMs?: number): Promise<void>;
+  /** Dispatches a chat-input INTERACTION_CREATE. */
+  slashCommand(p: SlashCommandInput): { id: string; token: string };
+  /** Dispatches a message context-menu command on an existing (target.id) or new target message. */
+  messageCommand(p: MessageCommandInput): { id: string; token: string; targetId: string };
+  /** Clicks a (non-disabled) button that exists on the message. */
+  clickButton(p: { messageId: string; customId: string; userId?: string; permissions?: string }): { id: string; token: string };
+  /** Submits a modal the bot showed (type-9 response with that custom_id); mirrors its layout. */
+  submitModal(p: { customId: string; fields: Record<string, string>; userId?: string; channelId?: string; guildId?: string | null; permissions?: string }): { id: string; token: string };
+  /** Dispatches MESSAGE_CREATE for a user's message and stores it. */
+  userMessage(p: UserMessageInput): StandinMessage;
+  /** Marks a message deleted (later calls → 404 10008) and dispatches MESSAGE_DELETE. */
+  deleteMessage(id: string): void;
+  /** Marks a channel deleted (later calls → 404 10003) and dispatches CHANNEL_DELETE/THREAD_DELETE. */
+  deleteChannel(id: string): void;
+  /** The next `times` matching REST calls answer with status/body/headers, after delayMs (delay only without status). */
+  addFault(f: FaultSpec): void;
+  clearFaults(): void;
+  /** Sends op 7 RECONNECT; discord.js then RESUMEs and gets missed events replayed. */
+  requestReconnect(): void;
+  /** Polls fn every 20 ms until it returns something other than undefined/null/false. Default timeout 10000 ms. */
+  waitFor<T>(fn: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
+  close(): Promise<void>;
+}
+
+function describeCalls(calls: RecordedCall[]): string {
+  const recent = calls.slice(-12).map((c) => `  ${c.method} ${c.path} -> ${c.status}`);
+  return recent.length > 0 ? `recent REST calls:\n${recent.join('\n')}` : 'no REST calls were made';
+}
+
+async function waitFor<T>(state: StandinState, fn: () => T | undefined | null | false, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = fn();
+      if (value !== undefined && value !== null && value !== false) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() >= deadline) break;
+    await sleep(20);
+  }
+  const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+  throw new Error(`Discord stand-in: condition not met within ${timeoutMs} ms${why}; ${describeCalls(state.calls)}`);
+}
+
+export async function startDiscordStandin(opts: StandinOptions = {}): Promise<DiscordStandin> {
+  const state = new StandinState(opts);
+  let baseUrl = '';
+  const gateway = new Gateway(state, {
+    heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41_250,
+    privilegedIntentsEnabled: opts.privilegedIntentsEnabled ?? true,
+    url: () => `${baseUrl.replace(/^http/, 'ws')}/gateway`,
+  });
+  const faults = new FaultStore();
+  const world: World = { state, gateway };
+  const routes = [...miscRoutes(() => baseUrl), ...messageRoutes(), ...interactionRoutes()];
+  const server = createStandinServer({ ...world, routes, faults });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  let closed = false;
+
+  return {
+    url: baseUrl,
+    token: state.token,
+    applicationId: state.applicationId,
+    botUserId: state.botUserId,
+    calls: state.calls,
+    messages: state.messages,
+    channels: state.channels,
+    commands: state.commands,
+    interactionResponses: state.interactionResponses,
+    gatewayReceived: gateway.received,
+    get gatewayConnected() {
+      return gateway.connected;
+    },
+    waitForReady: (timeoutMs = 5000) => gateway.waitForReady(timeoutMs),
+    slashCommand: (p) => slashCommand(world, p),
+    messageCommand: (p) => messageCommand(world, p),
+    clickButton: (p) => clickButton(world, p),
+    submitModal: (p) => submitModal(world, p),
+    userMessage: (p) => userMessage(world, p),
+    deleteMessage: (id) => deleteMessage(world, id),
+    deleteChannel: (id) => deleteChannel(world, id),
+    addFault: (f) => faults.add(f),
+    clearFaults: () => faults.clear(),
+    requestReconnect: () => gateway.requestReconnect(),
+    waitFor: (fn, timeoutMs = 10_000) => waitFor(state, fn, timeoutMs),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await gateway.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

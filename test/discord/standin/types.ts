@@ -1,0 +1,161 @@
+// Public types of the Discord stand-in (REST v10 + Gateway) used by tests.
+
+/** Options for {@link startDiscordStandin}. Every field has a default. */
+export interface StandinOptions {
+  /** Port to listen on (127.0.0.1); 0 or absent picks a free one. */
+  port?: number;
+  /** The valid bot token. Default 'test-discord-token'. */
+  token?: string;
+  /** Default '900000000000000001'. */
+  applicationId?: string;
+  /** Default '900000000000000002'. */
+  botUserId?: string;
+  /** Default: one guild 'Test Guild' (800000000000000001) with text channels 810000000000000001 ('general') and 810000000000000002. */
+  guilds?: GuildSeed[];
+  /** HELLO heartbeat interval. Default 41250. */
+  heartbeatIntervalMs?: number;
+  /** Time allowed for the initial interaction callback, like Discord's 3 s. Later callbacks get 404 10062. Default 3000. */
+  interactionAckTimeoutMs?: number;
+  /** When false, IDENTIFY with a privileged intent (members, presences, message content) is closed with 4014. Default true. */
+  privilegedIntentsEnabled?: boolean;
+}
+
+/** A guild to seed; channels of type 11/12 with a parentId become threads. */
+export interface GuildSeed {
+  id: string;
+  name: string;
+  premiumTier?: 0 | 1 | 2 | 3;
+  channels: { id: string; name: string; type?: number; parentId?: string }[];
+  /** Default: alice '700000000000000001'. */
+  ownerId?: string;
+}
+
+/** An attachment stored on a message. `data` is empty for attachments that only declare facts (user messages). */
+export interface StandinAttachment {
+  id: string;
+  filename: string;
+  size: number;
+  contentType?: string;
+  data: Buffer;
+  url: string;
+  width?: number;
+  height?: number;
+  description?: string;
+}
+
+/** A message as the stand-in stores it. */
+export interface StandinMessage {
+  id: string;
+  channelId: string;
+  authorId: string;
+  content: string;
+  embeds: unknown[];
+  components: unknown[];
+  attachments: StandinAttachment[];
+  messageReference?: { message_id: string; channel_id?: string; guild_id?: string; fail_if_not_exists?: boolean };
+  nonce?: string | number;
+  flags?: number;
+  deleted: boolean;
+  editedAt?: string;
+  /** Every version, including the first. */
+  history: { at: number; content: string; embeds: unknown[]; components: unknown[] }[];
+  /** Interaction id when created as an interaction response or follow-up. */
+  viaInteraction?: string;
+  /** Message type: 0 default, 19 reply, 20 chat input command, 23 context menu command. */
+  type: number;
+  /** Emoji names the bot reacted with. */
+  reactions: string[];
+  /** Id of the thread started from this message. */
+  threadId?: string;
+}
+
+/** One REST call as received. */
+export interface RecordedCall {
+  method: string;
+  /** Decoded path relative to /api/v10 (e.g. '/channels/1/messages', '/webhooks/1/tok/messages/@original'). */
+  path: string;
+  query: Record<string, string>;
+  auth?: string;
+  /** Parsed JSON, or { payload_json, files } for multipart. */
+  body: unknown;
+  status: number;
+  at: number;
+}
+
+export interface StandinChannel {
+  id: string;
+  type: number;
+  guildId?: string;
+  name?: string;
+  parentId?: string;
+  recipientId?: string;
+  ownerId?: string;
+  deleted: boolean;
+}
+
+export interface InteractionResponseRecord {
+  type: number;
+  data?: unknown;
+  at: number;
+  messageId?: string;
+}
+
+/** A REST fault: the next `times` (default 1) matching calls answer with `status`/`body`, after `delayMs`. Without `status` the call is only delayed. */
+export interface FaultSpec {
+  method?: string;
+  pathIncludes?: string;
+  times?: number;
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  delayMs?: number;
+}
+
+/** Declared facts about an attachment a user supplies. */
+export interface AttachmentSeed {
+  id?: string;
+  filename: string;
+  contentType?: string;
+  size: number;
+  width?: number;
+  height?: number;
+  url?: string;
+}
+
+export interface SlashCommandInput {
+  name: string;
+  /** Raw API options ({name, type, value}). A type-11 option whose value is absent takes the next attachment's id; a value equal to a filename becomes that attachment's id. */
+  options?: unknown[];
+  attachments?: AttachmentSeed[];
+  userId?: string;
+  channelId?: string;
+  /** null = DM with the bot. */
+  guildId?: string | null;
+  /** Member permissions bitfield. Default '0'. */
+  permissions?: string;
+  /** Bot permissions bitfield (app_permissions). */
+  appPermissions?: string;
+  /** Default 10485760. */
+  attachmentSizeLimit?: number;
+  locale?: string;
+}
+
+export interface MessageCommandInput {
+  name: string;
+  target: { id?: string; channelId?: string; authorId?: string; content?: string; attachments?: AttachmentSeed[] };
+  userId?: string;
+  channelId?: string;
+  guildId?: string | null;
+  permissions?: string;
+  attachmentSizeLimit?: number;
+}
+
+export interface UserMessageInput {
+  content: string;
+  userId?: string;
+  channelId?: string;
+  guildId?: string | null;
+  mentionBot?: boolean;
+  referenceId?: string;
+  attachments?: Omit<AttachmentSeed, 'id'>[];
+}

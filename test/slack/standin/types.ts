@@ -1,0 +1,131 @@
+// Public shapes of the Slack Web API stand-in: options, recorded state and Slack's file object.
+
+export interface SlackStandinOptions {
+  /** Port to listen on (127.0.0.1); 0 / undefined picks a free one. */
+  port?: number;
+  /** Default 'xoxb-test-token'. */
+  botToken?: string;
+  /** Default 'T0000TEST'. */
+  teamId?: string;
+  /** Default 'U0BOT0001'. */
+  botUserId?: string;
+  /** Default 'B0BOT0001'. */
+  botId?: string;
+  /** Default: C0GENERAL 'general' (member), C0RANDOM 'random' (member), D0ALICE (IM with U0ALICE). `user` names an IM's other party. */
+  channels?: { id: string; name: string; isIm?: boolean; isMember?: boolean; user?: string }[];
+  /** Default: U0ALICE alice, U0BOB bob, U0ADMIN admin (isAdmin). */
+  users?: { id: string; name: string; isAdmin?: boolean }[];
+  /** Granted bot scopes (sent back in `x-oauth-scopes`); see DEFAULT_SCOPES. */
+  scopes?: string[];
+}
+
+/** Slack's file object, as returned by files.info / completeUploadExternal and carried in events. */
+export interface SlackFileObject {
+  id: string;
+  created: number;
+  timestamp: number;
+  name: string;
+  title: string;
+  mimetype: string;
+  filetype: string;
+  pretty_type: string;
+  user: string;
+  user_team: string;
+  editable: boolean;
+  size: number;
+  mode: string;
+  is_external: boolean;
+  external_type: string;
+  is_public: boolean;
+  public_url_shared: boolean;
+  display_as_bot: boolean;
+  username: string;
+  url_private: string;
+  url_private_download: string;
+  permalink: string;
+  permalink_public: string;
+  original_w?: number;
+  original_h?: number;
+  thumb_360?: string;
+  thumb_360_w?: number;
+  thumb_360_h?: number;
+}
+
+export interface SlackMessageFile {
+  id: string;
+  name: string;
+  title?: string;
+  size: number;
+  mimetype?: string;
+  data?: Buffer;
+}
+
+export interface SlackMessage {
+  ts: string;
+  channel: string;
+  threadTs?: string;
+  /** Author; the bot user id for bot posts. */
+  user?: string;
+  /** Set on bot posts. */
+  botId?: string;
+  text: string;
+  blocks?: unknown[];
+  files: SlackMessageFile[];
+  /** For chat.postEphemeral (and ephemeral response_url replies): the only user who sees it. */
+  ephemeralTo?: string;
+  deleted: boolean;
+  /** Every version the message had, oldest first; the first entry is the original post. */
+  history: { at: number; text: string; blocks?: unknown[] }[];
+}
+
+export interface RecordedCall {
+  /** Web API method ('chat.postMessage'), or 'UPLOAD' (upload_url POST), 'FILE_GET' (files-pri GET), 'RESPONSE_URL'. */
+  method: string;
+  path: string;
+  /** The Authorization header as sent. */
+  auth?: string;
+  /** Parsed JSON / form / multipart / query arguments (JSON-string fields such as blocks, files, view decoded). */
+  args: Record<string, unknown>;
+  status: number;
+  response: unknown;
+  at: number;
+}
+
+export interface StandinFile {
+  id: string;
+  name: string;
+  title?: string;
+  size: number;
+  mimetype: string;
+  data: Buffer;
+  channels: string[];
+  threadTs?: string;
+  /** 'external' = uploaded by the bot via files.uploadV2; 'user' = made with addUserFile. */
+  uploadedVia: 'external' | 'user';
+  user: string;
+  width?: number;
+  height?: number;
+  created: number;
+}
+
+export interface FaultSpec {
+  /** Web API method ('chat.update'), or 'UPLOAD' / 'FILE_GET'; omitted = any Web API method. */
+  method?: string;
+  /** How many matching calls fail (default 1). */
+  times?: number;
+  /** Answer HTTP 200 {ok:false, error}. */
+  error?: string;
+  /** HTTP status; 429 answers {ok:false,error:'ratelimited'} with Retry-After. */
+  status?: number;
+  /** Implies 429 when no status is given. Default 1. */
+  retryAfterSeconds?: number;
+  /** Wait this long before answering (alone: a slow but successful call). */
+  delayMs?: number;
+}
+
+export interface ViewRecord {
+  triggerId: string;
+  view: unknown;
+  viewId: string;
+  at: number;
+}
