@@ -31,9 +31,24 @@ export interface World {
   close(): Promise<void>;
 }
 
+/** A third text channel, for tests that need one more. */
+export const ART_CHANNEL = '810000000000000003';
+
 export async function createWorld(opts: { renderMs?: number; env?: Record<string, string> } = {}): Promise<World> {
   const emulator = await startProviderEmulator({ renderMs: () => opts.renderMs ?? 400 });
-  const discord = await startDiscordStandin();
+  const discord = await startDiscordStandin({
+    guilds: [
+      {
+        id: STANDIN_IDS.guild,
+        name: 'Test Guild',
+        channels: [
+          { id: STANDIN_IDS.general, name: 'general' },
+          { id: STANDIN_IDS.second, name: 'second' },
+          { id: ART_CHANNEL, name: 'art' },
+        ],
+      },
+    ],
+  });
   const dataDir = mkdtempSync(join(tmpdir(), 'seedance-discord-'));
   let child: ChildProcess | undefined;
   let out = '';

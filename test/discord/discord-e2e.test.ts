@@ -34,7 +34,7 @@ describe('/video', () => {
     expect(response.type).toBe(4);
     const progressId = response.messageId!;
     const progress = w.discord.messages.get(progressId)!;
-    expect(progress.content).toContain('Starting');
+    expect(progress.history[0]!.content).toContain('Starting');
 
     const vid = await w.discord.waitFor(() => videoFor(w, progressId), 20_000);
     expect(creates(w)).toBe(before + 1);

@@ -9,8 +9,8 @@ import type { AttachmentSeed, MessageCommandInput, SlashCommandInput } from './t
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Fills type-11 option values with attachment ids and collects resolved users (type 6). */
-function resolveOptions(options: unknown[], attachments: Obj[], resolved: { users: Obj; members: Obj }, world: World, guildId: string | undefined): unknown[] {
+/** Fills type-11 option values with attachment ids and collects resolved users (type 6) and channels (type 7), as Discord does. */
+function resolveOptions(options: unknown[], attachments: Obj[], resolved: { users: Obj; members: Obj; channels: Obj }, world: World, guildId: string | undefined): unknown[] {
   let next = 0;
   const walk = (list: unknown[]): unknown[] => list.map((raw) => {
     if (!isObj(raw)) return raw;
@@ -21,6 +21,13 @@ function resolveOptions(options: unknown[], attachments: Obj[], resolved: { user
       const pick = byName ?? (o.value === undefined ? attachments[next] : undefined);
       if (pick) o.value = pick.id;
       next = Math.max(next, attachments.indexOf(pick ?? {}) + 1);
+    }
+    if (o.type === 7 && typeof o.value === 'string') {
+      const channel = world.state.channels.get(o.value);
+      // Discord sends a partial channel: id, name, type, permissions (and parent_id for threads).
+      resolved.channels[o.value] = channel
+        ? { id: channel.id, name: channel.name ?? 'channel', type: channel.type, permissions: '0', ...(channel.parentId ? { parent_id: channel.parentId } : {}) }
+        : { id: o.value, name: 'unknown', type: 0, permissions: '0' };
     }
     if (o.type === 6 && typeof o.value === 'string') {
       resolved.users[o.value] = apiUser(world.state.user(o.value));
@@ -36,12 +43,13 @@ export function slashCommand(world: World, p: SlashCommandInput): { id: string; 
   const place = resolvePlace(world.state, p);
   const { payload, rec } = interactionEnvelope(world, place, 2, p);
   const attachments = (p.attachments ?? []).map((a) => resolvedAttachment(world.state, place.channel.id, a));
-  const resolved = { users: {} as Obj, members: {} as Obj };
+  const resolved = { users: {} as Obj, members: {} as Obj, channels: {} as Obj };
   const options = resolveOptions(p.options ?? [], attachments, resolved, world, place.guild?.id);
   const res: Obj = {};
   if (attachments.length > 0) res.attachments = Object.fromEntries(attachments.map((a) => [a.id, a]));
   if (Object.keys(resolved.users).length > 0) res.users = resolved.users;
   if (Object.keys(resolved.members).length > 0) res.members = resolved.members;
+  if (Object.keys(resolved.channels).length > 0) res.channels = resolved.channels;
   payload.data = {
     ...commandRef(world.state, p.name, 1, place.guild?.id),
     name: p.name,
