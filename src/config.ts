@@ -74,6 +74,26 @@ export const configSchema = z
     DISCORD_ALLOW_DMS: bool(true),
     DISCORD_PROGRESS_INTERVAL_MS: int(5000, 200, 60_000),
 
+    SLACK_BOT_TOKEN: str(),
+    /** Socket Mode (no public URL needed): an app-level token with connections:write. */
+    SLACK_APP_TOKEN: str(),
+    /** HTTP mode: requests are verified with this secret. */
+    SLACK_SIGNING_SECRET: str(),
+    /** Socket Mode when an app token is set, unless turned off. */
+    SLACK_SOCKET_MODE: z.preprocess(emptyToUndefined, z.enum(['true', 'false', '1', '0']).optional()),
+    /** Web API base; must end with a slash. */
+    SLACK_API_URL: z.preprocess(emptyToUndefined, z.string().url().default('https://slack.com/api/')),
+    SLACK_FILE_HOSTS: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .default('files.slack.com')
+        .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+    ),
+    SLACK_PROGRESS_INTERVAL_MS: int(5000, 200, 60_000),
+    /** HTTP mode listens here (events, commands and interactivity at /slack/events). */
+    PORT: int(3000, 0, 65535),
+
     LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
     HEALTH_PORT: int(8080, 0, 65535),
     HEALTH_HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
@@ -89,9 +109,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const min = Number(env.POLL_MIN_INTERVAL_MS ?? 1000);
   const max = Number(env.POLL_MAX_INTERVAL_MS ?? 15_000);
   if (min > max) problems.push('POLL_MIN_INTERVAL_MS: must not exceed POLL_MAX_INTERVAL_MS');
+  if (env.SLACK_BOT_TOKEN?.trim() && !env.SLACK_APP_TOKEN?.trim() && !env.SLACK_SIGNING_SECRET?.trim()) {
+    problems.push('SLACK_BOT_TOKEN: also set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)');
+  }
   if (env.DISCORD_TOKEN?.trim() && !env.DISCORD_APPLICATION_ID?.trim()) problems.push('DISCORD_APPLICATION_ID: required with DISCORD_TOKEN (Developer Portal > General Information > Application ID)');
   if (problems.length || !parsed.success) throw new ConfigError(problems);
   return parsed.data;
+}
+
+/** Whether Slack runs over Socket Mode (true) or HTTP (false). */
+export function slackSocketMode(c: Config): boolean {
+  if (c.SLACK_SOCKET_MODE === 'false' || c.SLACK_SOCKET_MODE === '0') return false;
+  return Boolean(c.SLACK_APP_TOKEN);
 }
 
 /** Checks that at least one video provider can be used. */

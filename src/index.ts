@@ -12,6 +12,7 @@ import { loadDotEnv } from './env-file.js';
 import { startHealthServer } from './health.js';
 import { createLogger } from './logging.js';
 import { createDiscordBot } from './surfaces/discord/discord-bot.js';
+import { createSlackBot } from './surfaces/slack/slack-app.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -19,20 +20,22 @@ async function main(): Promise<void> {
   requireProvider(config);
   const logger = createLogger(config.LOG_LEVEL);
   const discord = config.DISCORD_TOKEN ? createDiscordBot(config, logger) : undefined;
+  const slack = config.SLACK_BOT_TOKEN ? createSlackBot(config, logger) : undefined;
   const app = await createApp(config, {
     logger,
-    surfaces: (kv) => [...(discord ? [discord.surface(kv)] : [])] as ChatSurface[],
+    surfaces: (kv) => [...(discord ? [discord.surface(kv)] : []), ...(slack ? [slack.surface(kv)] : [])] as ChatSurface[],
   });
   const health = await startHealthServer(config.HEALTH_PORT, config.HEALTH_HOST, () => ({
     activeJobs: app.service.activeCount(),
     discord: discord ? discord.client.isReady() : undefined,
   }));
   await discord?.start({ service: app.service, catalogue: app.catalogue, kv: app.kv });
+  await slack?.start({ service: app.service, catalogue: app.catalogue, kv: app.kv, dispatcher: app.dispatcher });
   const resumed = await app.service.start();
-  const platforms = [...(discord ? ['discord'] : [])];
+  const platforms = [...(discord ? ['discord'] : []), ...(slack ? ['slack'] : [])];
   logger.info(
     { models: app.catalogue.models.map((m) => m.id), platforms, resumed, health: (health.address() as AddressInfo).port },
-    platforms.length ? 'seedance-bot is running' : 'seedance-bot is running without a chat platform (set DISCORD_TOKEN)',
+    platforms.length ? 'seedance-bot is running' : 'seedance-bot is running without a chat platform (set DISCORD_TOKEN and/or SLACK_BOT_TOKEN)',
   );
 
   let closing = false;
@@ -43,6 +46,7 @@ async function main(): Promise<void> {
     health.close();
     await app.close();
     await discord?.stop();
+    await slack?.stop();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

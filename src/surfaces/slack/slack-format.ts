@@ -1,0 +1,103 @@
+/** Block Kit for the bot's Slack messages. */
+import type { JobSummary, ProgressView, SurfaceMessage } from '../../core/ports.js';
+import { ACTIONS } from './slack-refs.js';
+
+export interface SlackPayload {
+  text: string;
+  blocks: unknown[];
+}
+
+const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
+const section = (text: string) => ({ type: 'section', text: mrkdwn(text) });
+const context = (text: string) => ({ type: 'context', elements: [mrkdwn(text)] });
+const button = (text: string, actionId: string, value: string, style?: 'primary' | 'danger') => ({
+  type: 'button',
+  text: { type: 'plain_text', text, emoji: true },
+  action_id: actionId,
+  value,
+  ...(style ? { style } : {}),
+});
+
+export function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function quote(prompt: string, max = 300): string {
+  const p = prompt.length > max ? `${prompt.slice(0, max - 1)}…` : prompt;
+  return `> ${escape(p).replace(/\n/g, '\n> ')}`;
+}
+
+export function describeJob(job: JobSummary, credits?: number): string {
+  const parts = [`*${job.modelAlias}*`, job.resolution, `${job.duration}s`];
+  if (job.aspectRatio) parts.push(job.aspectRatio);
+  parts.push(`seed \`${job.seed}\``);
+  if (credits !== undefined) parts.push(`${credits.toLocaleString('en-US')} credits`);
+  return parts.join(' · ');
+}
+
+export function progressLine(p: ProgressView): string {
+  const elapsed = `${clock(p.elapsedSeconds)} elapsed`;
+  switch (p.phase) {
+    case 'queued':
+      return `:hourglass_flowing_sand: *Waiting for a free slot*${p.queuePosition ? ` · #${p.queuePosition} in the queue` : ''} · ${elapsed}`;
+    case 'submitting':
+      return `:incoming_envelope: *Sending to the video service…* · ${elapsed}`;
+    case 'downloading':
+    case 'delivering':
+      return `:inbox_tray: *Fetching the video…* · ${elapsed}`;
+    case 'rendering': {
+      const pct = p.percent ?? 0;
+      const filled = Math.round((pct / 100) * 14);
+      const left = p.remainingSeconds === undefined ? '' : p.remainingSeconds > 0 ? ` · ~${clock(p.remainingSeconds)} left` : ' · any moment now';
+      const status = p.providerStatus === 'queued' || p.providerStatus === 'waiting' ? 'Queued at the provider' : 'Rendering';
+      const anomaly = p.anomaly ? `\n:warning: The provider reported something unexpected (${p.anomaly}); still watching.` : '';
+      return `:clapper: *${status}* · ${pct}%\n\`${'█'.repeat(filled)}${'░'.repeat(14 - filled)}\` ${elapsed}${left}${anomaly}`;
+    }
+  }
+}
+
+export function resultActions(jobId: string) {
+  return {
+    type: 'actions',
+    block_id: 'result',
+    elements: [button(':game_die: Re-roll', ACTIONS.reroll, jobId), button(':pencil2: Animate again', ACTIONS.again, jobId), button(':wastebasket: Delete', ACTIONS.delete, jobId, 'danger')],
+  };
+}
+
+/** The caption uploaded with the video (files.uploadV2 initial_comment is plain mrkdwn). */
+export function videoCaption(m: Extract<SurfaceMessage, { kind: 'video' }>): string {
+  return `${quote(m.job.prompt)}\n${describeJob(m.job, m.creditsUsed)} · for <@${m.job.requesterId}>`;
+}
+
+export function renderSlack(m: SurfaceMessage): SlackPayload {
+  switch (m.kind) {
+    case 'progress':
+      return {
+        text: progressLine(m.progress).replace(/\n.*/s, ''),
+        blocks: [section(progressLine(m.progress)), context(quote(m.job.prompt)), { type: 'actions', block_id: 'progress', elements: [button('Cancel', ACTIONS.cancel, m.job.id)] }],
+      };
+    case 'video':
+      return { text: 'What do you want to do with this video?', blocks: [context(`${describeJob(m.job, m.creditsUsed)} · for <@${m.job.requesterId}>`), resultActions(m.job.id)] };
+    case 'link': {
+      const size = m.bytes !== undefined ? `${(m.bytes / 1048576).toFixed(1)} MB, ` : '';
+      const expiry = m.expiresAt ? ` (link expires <!date^${Math.floor(m.expiresAt / 1000)}^{date_short_pretty} {time}|soon>)` : '';
+      const where = m.url ? `<${m.url}|Download it here>${expiry}.` : 'No download link is available.';
+      const text = `${quote(m.job.prompt)}\n${describeJob(m.job, m.creditsUsed)} · for <@${m.job.requesterId}>\nThe video (${size}over the upload limit) is too large to attach. ${where}`;
+      return { text: 'Your video is ready (as a link)', blocks: [section(text), resultActions(m.job.id)] };
+    }
+    case 'failed':
+      return { text: `:x: ${m.text}`, blocks: [section(`:x: ${escape(m.text)}`), context(quote(m.job.prompt))] };
+    case 'cancelled':
+      return { text: `:octagonal_sign: ${m.text}`, blocks: [section(`:octagonal_sign: ${escape(m.text)}`), context(quote(m.job.prompt))] };
+    case 'done':
+      return {
+        text: `:white_check_mark: Done in ${clock(m.elapsedSeconds)}`,
+        blocks: [section(`:white_check_mark: Done in ${clock(m.elapsedSeconds)}${m.deliveredAs === 'link' ? ' · too large to attach, see the link' : ' · the video is in the thread'}`), context(quote(m.job.prompt))],
+      };
+  }
+}

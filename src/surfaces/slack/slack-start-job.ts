@@ -1,0 +1,92 @@
+/**
+ * The one path every Slack way in takes: quick checks on what Slack declares
+ * (before any download), the file download with the bot token, full
+ * validation, limits, then the progress message in the thread and the core.
+ */
+import type { Dispatcher } from 'undici';
+import type { webApi } from '@slack/bolt';
+import { userMessageFor } from '../../core/errors.js';
+import type { JobService } from '../../core/job-service.js';
+import type { Logger } from '../../core/logger.js';
+import type { GenerationInput } from '../../core/request.js';
+import type { SlackFile } from './slack-files.js';
+import { downloadSlackImage } from './slack-files.js';
+import { quote } from './slack-format.js';
+import { SLACK, slackRef } from './slack-refs.js';
+
+export interface SlackStartDeps {
+  service: JobService;
+  client: webApi.WebClient;
+  token: string;
+  fileHosts: readonly string[];
+  dispatcher: Dispatcher;
+  logger: Logger;
+  team(): string;
+}
+
+export interface SlackStart {
+  input: Omit<GenerationInput, 'image'> & { image?: GenerationInput['image'] };
+  imageFile?: SlackFile;
+  userId: string;
+  channel: string;
+  /** Post progress in this thread; without it the progress message starts a new thread. */
+  thread?: string;
+  /** Tells the user (only them) why nothing was started. */
+  refuse(text: string): Promise<void>;
+}
+
+/** Ephemeral message in a channel (thread), falling back to a DM when the bot can't post there. */
+export async function tellPrivately(client: webApi.WebClient, p: { channel: string; user: string; text: string; thread?: string }): Promise<void> {
+  try {
+    await client.chat.postEphemeral({ channel: p.channel, user: p.user, text: p.text, ...(p.thread ? { thread_ts: p.thread } : {}) });
+  } catch {
+    await client.chat.postMessage({ channel: p.user, text: p.text }).catch(() => undefined);
+  }
+}
+
+/** Validates with what Slack declares about the file, standing in for the download. */
+export function declaredInput(s: SlackStart): GenerationInput {
+  if (!s.imageFile) return s.input;
+  const f = s.imageFile;
+  return {
+    ...s.input,
+    image: { kind: 'url', url: 'https://files.slack.com/declared', ...(f.mimetype ? { mime: f.mimetype } : {}), ...(f.size ? { bytes: f.size } : {}), ...(f.original_w ? { width: f.original_w } : {}), ...(f.original_h ? { height: f.original_h } : {}) },
+  };
+}
+
+export async function startSlackJob(d: SlackStartDeps, s: SlackStart): Promise<string | undefined> {
+  let input: GenerationInput = s.input;
+  try {
+    d.service.validate(declaredInput(s));
+    d.service.checkAdmission(SLACK, s.userId);
+    if (s.imageFile) input = { ...s.input, image: await downloadSlackImage(s.imageFile, 'image', { token: d.token, allowedHosts: d.fileHosts, dispatcher: d.dispatcher }) };
+    d.service.validate(input);
+  } catch (err) {
+    await s.refuse(userMessageFor(err));
+    return undefined;
+  }
+  let progressTs: string;
+  try {
+    const res = await d.client.chat.postMessage({ channel: s.channel, ...(s.thread ? { thread_ts: s.thread } : {}), text: `:hourglass_flowing_sand: Starting… ${quote(input.prompt)}` });
+    progressTs = res.ts!;
+  } catch (err) {
+    const code = (err as { data?: { error?: string } }).data?.error;
+    await s.refuse(code === 'not_in_channel' || code === 'channel_not_found' ? `I can't post in <#${s.channel}>. Invite me first: \`/invite @Seedance\`.` : userMessageFor(err));
+    return undefined;
+  }
+  const team = d.team();
+  try {
+    const { job } = await d.service.submit({
+      input,
+      surface: SLACK,
+      conversation: slackRef(team, s.channel, s.thread ?? progressTs),
+      requester: { id: s.userId },
+      meta: { team, ...(s.imageFile ? { slackFile: JSON.stringify(s.imageFile) } : {}) },
+      progressMessage: slackRef(team, s.channel, progressTs),
+    });
+    return job.id;
+  } catch (err) {
+    await d.client.chat.update({ channel: s.channel, ts: progressTs, text: `:warning: ${userMessageFor(err)}`, blocks: [] }).catch(() => undefined);
+    return undefined;
+  }
+}

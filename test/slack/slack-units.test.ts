@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { BUILTIN_MODELS, createCatalogue } from '../../src/core/catalogue.js';
+import { loadConfig, slackSocketMode } from '../../src/config.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { renderSlack } from '../../src/surfaces/slack/slack-format.js';
+import { MODAL_BLOCKS, fieldFor, readModal, videoModal } from '../../src/surfaces/slack/slack-modal.js';
+import { parseSlackRef, slackDmRef, slackRef } from '../../src/surfaces/slack/slack-refs.js';
+import { sampleMessages } from '../surfaces/chat-surface-contract.js';
+
+const cat = createCatalogue(BUILTIN_MODELS, { providers: ['aimlapi'] });
+
+describe('Slack references', () => {
+  it('round-trip messages, threads and DMs', () => {
+    expect(parseSlackRef(slackRef('T1', 'C1', '1700000000.000100'))).toEqual({ team: 'T1', channel: 'C1', ts: '1700000000.000100' });
+    expect(parseSlackRef(slackDmRef('T1', 'U1'))).toEqual({ team: 'T1', dmUser: 'U1' });
+    expect(() => parseSlackRef('discord:1:2')).toThrow();
+  });
+});
+
+describe('Slack modal', () => {
+  it('offers exactly the catalogue choices and keeps its metadata', () => {
+    const view = videoModal(cat, { withImage: true, withConversation: true, metadata: { kind: 'global' } });
+    const json = JSON.stringify(view);
+    for (const v of ['"lite"', '"pro"', '"480p"', '"1080p"', '"9:21"']) expect(json).toContain(`"value":${v}`);
+    expect(JSON.parse(view.private_metadata)).toEqual({ kind: 'global' });
+    expect(view.blocks.map((b) => (b as { block_id: string }).block_id)).toEqual(MODAL_BLOCKS);
+    const animate = videoModal(cat, { withImage: false, withConversation: false, prompt: 'hi', metadata: { kind: 'again', jobId: 'j' } });
+    expect(animate.blocks.map((b) => (b as { block_id: string }).block_id)).not.toContain('image');
+  });
+
+  it('reads a submitted state into an input', () => {
+    const file = { id: 'F1', name: 'a.png', mimetype: 'image/png' };
+    expect(
+      readModal({
+        prompt: { value: { value: 'waves' } },
+        model: { value: { selected_option: { value: 'pro' } } },
+        duration: { value: { selected_option: { value: '10' } } },
+        seed: { value: { value: '42' } },
+        flags: { value: { selected_options: [{ value: 'fixed_camera' }] } },
+        image: { value: { files: [file] } },
+        conversation: { value: { selected_conversation: 'C9' } },
+      }),
+    ).toEqual({ input: { prompt: 'waves', model: 'pro', duration: '10', seed: '42', fixedCamera: true }, imageFile: file, conversation: 'C9' });
+  });
+
+  it('puts each validation message on the field it is about', () => {
+    expect(fieldFor('aspect ratio is decided by the image for image-to-video', MODAL_BLOCKS)).toBe('ratio');
+    expect(fieldFor('Segmind renders at most 720p with lite', MODAL_BLOCKS)).toBe('resolution');
+    expect(fieldFor('seed must be 1..999999 on Segmind', MODAL_BLOCKS)).toBe('seed');
+    expect(fieldFor('first frame: the image is 100x100 px; each side must be 300–6000 px', MODAL_BLOCKS)).toBe('image');
+    expect(fieldFor('first frame: too small', ['prompt', 'seed'])).toBe('prompt');
+  });
+});
+
+describe('Slack messages', () => {
+  it('renders progress with a Cancel button and results with Re-roll, Animate again and Delete', () => {
+    expect(JSON.stringify(renderSlack(sampleMessages.progress).blocks)).toContain('"action_id":"sd_cancel","value":"job-1"');
+    const video = JSON.stringify(renderSlack(sampleMessages.video).blocks);
+    for (const a of ['sd_reroll', 'sd_again', 'sd_delete']) expect(video).toContain(a);
+    expect(renderSlack(sampleMessages.link).blocks.map((b) => JSON.stringify(b)).join()).toContain('<https://cdn.example/v.mp4|Download it here>');
+    expect(renderSlack(sampleMessages.failed).blocks).toHaveLength(2);
+  });
+  it('escapes prompts so they cannot ping or link', () => {
+    const m = renderSlack({ ...sampleMessages.failed, job: { ...sampleMessages.failed.job, prompt: '<!channel> & <@U1>' } });
+    expect(JSON.stringify(m.blocks)).toContain('&lt;!channel&gt; &amp; &lt;@U1&gt;');
+  });
+});
+
+describe('Slack config', () => {
+  it('needs an app token or a signing secret with the bot token', () => {
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1' })).toThrow(ConfigError);
+    expect(slackSocketMode(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }))).toBe(true);
+    expect(slackSocketMode(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' }))).toBe(false);
+    expect(slackSocketMode(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', SLACK_SIGNING_SECRET: 's', SLACK_SOCKET_MODE: 'false' }))).toBe(false);
+  });
+});
