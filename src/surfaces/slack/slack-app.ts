@@ -58,7 +58,10 @@ export function createSlackBot(config: Config, logger: Logger): SlackBot {
   const token = config.SLACK_BOT_TOKEN!;
   const app = new App({
     token,
-    ...(socketMode ? { appToken: config.SLACK_APP_TOKEN!, socketMode: true } : { signingSecret: config.SLACK_SIGNING_SECRET! }),
+    // Socket Mode opens its connection (apps.connections.open) with a client of its own: give it the same API base.
+    ...(socketMode
+      ? { appToken: config.SLACK_APP_TOKEN!, socketMode: true, installerOptions: { clientOptions: { slackApiUrl: config.SLACK_API_URL } } }
+      : { signingSecret: config.SLACK_SIGNING_SECRET! }),
     logger: boltLogger(log),
     clientOptions: { slackApiUrl: config.SLACK_API_URL },
   });
