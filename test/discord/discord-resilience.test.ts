@@ -106,6 +106,14 @@ describe('/video-admin', () => {
     await w.discord.waitFor(() => w.discord.interactionResponses.get(reset.id));
     const clear = admin('channels-clear');
     expect(content(await w.discord.waitFor(() => w.discord.interactionResponses.get(clear.id)))).toContain('every channel');
+
+    const model = admin('default-model', [{ name: 'model', type: STRING, value: 'pro' }]);
+    expect(content(await w.discord.waitFor(() => w.discord.interactionResponses.get(model.id)))).toContain('**Default model:** pro');
+    const withDefault = await video([prompt('uses the server default')]);
+    await w.discord.waitFor(() => videoFor(w, withDefault.messageId!), 20_000);
+    expect(w.emulator.requests.filter((r) => r.method === 'POST').at(-1)!.body).toMatchObject({ model: 'bytedance/seedance-1-0-pro-t2v' });
+    const back = admin('default-model', [{ name: 'model', type: STRING, value: 'lite' }]);
+    await w.discord.waitFor(() => w.discord.interactionResponses.get(back.id));
   });
 });
 
