@@ -1,6 +1,9 @@
 /** What the bot's Discord messages look like: plain content plus buttons. */
 import type { JobSummary, ProgressView, SurfaceMessage } from '../../core/ports.js';
+import { bar, clock, jobFacts, quotePrompt } from '../common/format.js';
 import { buttonId } from './discord-refs.js';
+
+export { bar, clock };
 
 export interface DiscordPayload {
   content: string;
@@ -16,32 +19,12 @@ function button(label: string, customId: string, style: number, emoji?: string) 
   return { type: BUTTON, style, label, custom_id: customId, ...(emoji ? { emoji: { name: emoji } } : {}) };
 }
 
-export function clock(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
-
 export function megabytes(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
-function quote(prompt: string, max = 300): string {
-  const p = prompt.length > max ? `${prompt.slice(0, max - 1)}…` : prompt;
-  return `> ${p.replace(/\n/g, '\n> ')}`;
-}
-
-export function bar(percent: number, width = 14): string {
-  const filled = Math.round((percent / 100) * width);
-  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-}
-
-function describe(job: JobSummary, credits?: number): string {
-  const parts = [`**${job.modelAlias}**`, job.resolution, `${job.duration}s`];
-  if (job.aspectRatio) parts.push(job.aspectRatio);
-  parts.push(`seed \`${job.seed}\``);
-  if (credits !== undefined) parts.push(`${credits.toLocaleString('en-US')} credits`);
-  return parts.join(' · ');
-}
+const quote = (prompt: string) => quotePrompt(prompt);
+const describe = (job: JobSummary, credits?: number) => jobFacts(job, credits, { bold: (t) => `**${t}**`, code: (t) => `\`${t}\`` });
 
 export function progressText(p: ProgressView): string {
   const elapsed = `${clock(p.elapsedSeconds)} elapsed`;

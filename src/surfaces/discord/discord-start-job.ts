@@ -9,6 +9,7 @@ import type { Logger } from '../../core/logger.js';
 import type { GenerationInput } from '../../core/request.js';
 import type { REST } from '@discordjs/rest';
 import { Routes } from 'discord.js';
+import { quotePrompt } from '../common/format.js';
 import { errorText } from './discord-format.js';
 import { DISCORD, channelRef, messageRef } from './discord-refs.js';
 import type { GuildSettingsStore } from './guild-settings.js';
@@ -37,11 +38,6 @@ export interface StartDeps {
   threadPerVideo: boolean;
 }
 
-function quote(prompt: string) {
-  const p = prompt.length > 300 ? `${prompt.slice(0, 299)}…` : prompt;
-  return `> ${p.replace(/\n/g, '\n> ')}`;
-}
-
 export async function startJob(d: StartDeps, c: StartContext): Promise<string | undefined> {
   const settings = await d.settings.get(c.guildId);
   if (c.guildId && settings.channels.length && !settings.channels.includes(c.channelId) && !(c.parentId && settings.channels.includes(c.parentId))) {
@@ -68,7 +64,7 @@ export async function startJob(d: StartDeps, c: StartContext): Promise<string | 
     }
   }
 
-  const first = await c.respond(`⏳ **Starting…**\n${quote(input.prompt)}`);
+  const first = await c.respond(`⏳ **Starting…**\n${quotePrompt(input.prompt)}`);
   const progressMessage = messageRef(first.channelId, first.messageId);
   let conversation = channelRef(first.channelId, first.messageId);
   if (d.threadPerVideo && c.guildId && !c.parentId) {

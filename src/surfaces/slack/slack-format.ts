@@ -1,5 +1,6 @@
 /** Block Kit for the bot's Slack messages. */
 import type { JobSummary, ProgressView, SurfaceMessage } from '../../core/ports.js';
+import { bar, clock, jobFacts, quotePrompt } from '../common/format.js';
 import { ACTIONS } from './slack-refs.js';
 
 export interface SlackPayload {
@@ -18,27 +19,14 @@ const button = (text: string, actionId: string, value: string, style?: 'primary'
   ...(style ? { style } : {}),
 });
 
-export function clock(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
-
 function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-export function quote(prompt: string, max = 300): string {
-  const p = prompt.length > max ? `${prompt.slice(0, max - 1)}…` : prompt;
-  return `> ${escape(p).replace(/\n/g, '\n> ')}`;
-}
+/** A prompt as an escaped block quote (a prompt must not ping or link). */
+export const quote = (prompt: string) => quotePrompt(escape(prompt));
 
-export function describeJob(job: JobSummary, credits?: number): string {
-  const parts = [`*${job.modelAlias}*`, job.resolution, `${job.duration}s`];
-  if (job.aspectRatio) parts.push(job.aspectRatio);
-  parts.push(`seed \`${job.seed}\``);
-  if (credits !== undefined) parts.push(`${credits.toLocaleString('en-US')} credits`);
-  return parts.join(' · ');
-}
+export const describeJob = (job: JobSummary, credits?: number) => jobFacts(job, credits, { bold: (t) => `*${t}*`, code: (t) => `\`${t}\`` });
 
 export function progressLine(p: ProgressView): string {
   const elapsed = `${clock(p.elapsedSeconds)} elapsed`;
@@ -52,11 +40,10 @@ export function progressLine(p: ProgressView): string {
       return `:inbox_tray: *Fetching the video…* · ${elapsed}`;
     case 'rendering': {
       const pct = p.percent ?? 0;
-      const filled = Math.round((pct / 100) * 14);
       const left = p.remainingSeconds === undefined ? '' : p.remainingSeconds > 0 ? ` · ~${clock(p.remainingSeconds)} left` : ' · any moment now';
       const status = p.providerStatus === 'queued' || p.providerStatus === 'waiting' ? 'Queued at the provider' : 'Rendering';
       const anomaly = p.anomaly ? `\n:warning: The provider reported something unexpected (${p.anomaly}); still watching.` : '';
-      return `:clapper: *${status}* · ${pct}%\n\`${'█'.repeat(filled)}${'░'.repeat(14 - filled)}\` ${elapsed}${left}${anomaly}`;
+      return `:clapper: *${status}* · ${pct}%\n\`${bar(pct)}\` ${elapsed}${left}${anomaly}`;
     }
   }
 }

@@ -1,10 +1,8 @@
 /** Text for the terminal: a one-line progress bar and plain result lines. */
 import type { ProgressView, SurfaceMessage } from '../../core/ports.js';
+import { bar as textBar, clock } from '../common/format.js';
 
-export function clock(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
+export { clock };
 
 export function megabytes(bytes: number): string {
   if (bytes < 1024 * 1024) return `${Math.max(1, Math.round(bytes / 1024))} KB`;
@@ -21,8 +19,7 @@ const PHASE: Record<ProgressView['phase'], string> = {
 
 export function progressLine(p: ProgressView, width = 24): string {
   const pct = p.percent ?? 0;
-  const filled = Math.round((pct / 100) * width);
-  const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+  const bar = `[${textBar(pct, width, '#', '-')}]`;
   const parts = [`${bar} ${String(pct).padStart(2)}%`, PHASE[p.phase] + (p.providerStatus && p.phase === 'rendering' ? ` (${p.providerStatus})` : '')];
   if (p.queuePosition) parts.push(`#${p.queuePosition} in queue`);
   parts.push(`${clock(p.elapsedSeconds)} elapsed`);
