@@ -3,12 +3,11 @@
  * stand-in in this process, and the real bot (`src/index.ts`) as a child process
  * talking to both over loopback.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_AIMLAPI_KEY, startProviderEmulator } from '../emulator/provider-emulator.js';
+import { startProviderEmulator } from '../emulator/provider-emulator.js';
+import { baseBotEnv, botProcess } from '../helpers/bot-process.js';
 import type { ProviderEmulator } from '../emulator/provider-emulator.js';
 import { startDiscordStandin, STANDIN_IDS } from './standin/discord-standin.js';
 import type { DiscordStandin, StandinMessage } from './standin/discord-standin.js';
@@ -50,24 +49,13 @@ export async function createWorld(opts: { renderMs?: number; env?: Record<string
     ],
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'seedance-discord-'));
-  let child: ChildProcess | undefined;
-  let out = '';
-
+  const bot = botProcess();
   const env = (extra: Record<string, string>) => ({
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
+    ...baseBotEnv(emulator, dataDir),
     DISCORD_TOKEN: discord.token,
     DISCORD_APPLICATION_ID: discord.applicationId,
     DISCORD_API_URL: `${discord.url}/api`,
-    AIMLAPI_BASE_URL: emulator.aimlapiUrl,
-    AIMLAPI_KEY: DEFAULT_AIMLAPI_KEY,
-    DATA_DIR: dataDir,
-    HEALTH_PORT: '0',
-    HEALTH_HOST: '127.0.0.1',
-    POLL_MIN_INTERVAL_MS: '100',
-    POLL_MAX_INTERVAL_MS: '1000',
     DISCORD_PROGRESS_INTERVAL_MS: '200',
-    LOG_LEVEL: 'info',
     ...opts.env,
     ...extra,
   });
@@ -76,25 +64,11 @@ export async function createWorld(opts: { renderMs?: number; env?: Record<string
     emulator,
     discord,
     dataDir,
-    output: () => out,
-    async startBot(extraEnv = {}) {
-      const runningBefore = out.split('seedance-bot is running').length;
-      child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], { cwd: join(import.meta.dirname, '../..'), env: env(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-      child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-      // Logged once Discord is ready and unfinished jobs have been resumed.
-      await discord.waitFor(() => out.split('seedance-bot is running').length > runningBefore || (child?.exitCode ?? null) !== null, 30_000);
-      if (child?.exitCode !== null) throw new Error(`the bot exited early:\n${out}`);
-    },
-    async stopBot(signal = 'SIGTERM') {
-      if (!child || child.exitCode !== null) return;
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill(signal);
-      await exited;
-      child = undefined;
-    },
+    output: bot.output,
+    startBot: (extraEnv = {}) => bot.start(env(extraEnv)),
+    stopBot: bot.stop,
     async close() {
-      await world.stopBot('SIGKILL');
+      await bot.stop('SIGKILL');
       await discord.close();
       await emulator.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -3,12 +3,11 @@
  * stand-in in this process, the real bot (`src/index.ts`) as a child process in
  * HTTP mode, and a sender that signs requests to its receiver.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_AIMLAPI_KEY, startProviderEmulator } from '../emulator/provider-emulator.js';
+import { startProviderEmulator } from '../emulator/provider-emulator.js';
+import { baseBotEnv, botProcess } from '../helpers/bot-process.js';
 import type { ProviderEmulator } from '../emulator/provider-emulator.js';
 import { createSlackSender } from './standin/slack-signer.js';
 import type { SlackSender } from './standin/slack-signer.js';
@@ -32,8 +31,7 @@ export async function createSlackWorld(opts: { renderMs?: number } = {}): Promis
   const emulator = await startProviderEmulator({ renderMs: () => opts.renderMs ?? 400 });
   const slack = await startSlackStandin();
   const dataDir = mkdtempSync(join(tmpdir(), 'seedance-slack-'));
-  let child: ChildProcess | undefined;
-  let out = '';
+  const bot = botProcess();
   let send: SlackSender | undefined;
 
   const world: SlackWorld = {
@@ -43,48 +41,25 @@ export async function createSlackWorld(opts: { renderMs?: number } = {}): Promis
       if (!send) throw new Error('start the bot first');
       return send;
     },
-    output: () => out,
+    output: bot.output,
     async startBot(extraEnv = {}) {
-      const marks = out.split('seedance-bot is running').length;
-      child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-        cwd: join(import.meta.dirname, '../..'),
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '',
-          SLACK_BOT_TOKEN: slack.botToken,
-          SLACK_SIGNING_SECRET: SECRET,
-          SLACK_API_URL: `${slack.url}/api/`,
-          SLACK_FILE_HOSTS: '127.0.0.1',
-          SLACK_PROGRESS_INTERVAL_MS: '200',
-          PORT: '0',
-          AIMLAPI_BASE_URL: emulator.aimlapiUrl,
-          AIMLAPI_KEY: DEFAULT_AIMLAPI_KEY,
-          DATA_DIR: dataDir,
-          HEALTH_PORT: '0',
-          HEALTH_HOST: '127.0.0.1',
-          POLL_MIN_INTERVAL_MS: '100',
-          POLL_MAX_INTERVAL_MS: '1000',
-          LOG_LEVEL: 'info',
-          ...extraEnv,
-        },
+      await bot.start({
+        ...baseBotEnv(emulator, dataDir),
+        SLACK_BOT_TOKEN: slack.botToken,
+        SLACK_SIGNING_SECRET: SECRET,
+        SLACK_API_URL: `${slack.url}/api/`,
+        SLACK_FILE_HOSTS: '127.0.0.1',
+        SLACK_PROGRESS_INTERVAL_MS: '200',
+        PORT: '0',
+        ...extraEnv,
       });
-      child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-      child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-      await slack.waitFor(() => out.split('seedance-bot is running').length > marks || (child?.exitCode ?? null) !== null, 30_000);
-      if (child.exitCode !== null) throw new Error(`the bot exited early:\n${out}`);
-      const port = [...out.matchAll(/"port":(\d+)[^\n]*connected to Slack/g)].at(-1)?.[1];
-      if (!port) throw new Error(`no Slack port in the log:\n${out}`);
+      const port = [...bot.output().matchAll(/"port":(\d+)[^\n]*connected to Slack/g)].at(-1)?.[1];
+      if (!port) throw new Error(`no Slack port in the log:\n${bot.output()}`);
       send = createSlackSender({ url: `http://127.0.0.1:${port}`, signingSecret: SECRET, teamId: slack.teamId, botUserId: slack.botUserId, responseUrlBase: slack.url });
     },
-    async stopBot(signal = 'SIGTERM') {
-      if (!child || child.exitCode !== null) return;
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill(signal);
-      await exited;
-    },
+    stopBot: bot.stop,
     async close() {
-      await world.stopBot('SIGKILL');
+      await bot.stop('SIGKILL');
       await slack.close();
       await emulator.close();
       rmSync(dataDir, { recursive: true, force: true });
