@@ -129,10 +129,12 @@ export function createJobService(deps: JobServiceDeps) {
   const queued = () =>
     [...live.values()].filter((l) => l.job.status === 'queued').sort((a, b) => a.job.createdAt - b.job.createdAt);
 
-  function queuePosition(id: string): number | undefined {
-    const i = queued().findIndex((l) => l.job.id === id);
-    return i < 0 ? undefined : i + 1;
+  /** Queue positions, recomputed when the queue changes (not once per job shown). */
+  let positions = new Map<string, number>();
+  function refreshPositions() {
+    positions = new Map(queued().map((l, i) => [l.job.id, i + 1]));
   }
+  const queuePosition = (id: string): number | undefined => positions.get(id);
 
   async function pump(): Promise<void> {
     if (stopped) return;
@@ -157,6 +159,7 @@ export function createJobService(deps: JobServiceDeps) {
       submitting.add(p);
     }
     if (wakeAt !== Infinity) scheduler.schedule('__pump', wakeAt);
+    refreshPositions();
     for (const l of queued()) void progress(l);
   }
   const userKey = (job: JobRecord) => `${job.surface}:${job.requester.id}`;
@@ -171,17 +174,9 @@ export function createJobService(deps: JobServiceDeps) {
     }
     await save(l, { status: 'submitting', attempts: { ...job.attempts, submit: job.attempts.submit + 1 }, owner: instanceId });
     void progress(l, true);
+    let started: Awaited<ReturnType<VideoProvider['start']>>;
     try {
-      const { operation, status } = await provider.start({ ...job.request, model: spec }, ctx(job));
-      // Inline images are only needed to submit; don't keep megabytes of base64 in the store.
-      const request = { ...job.request };
-      if (request.image?.url.startsWith('data:')) request.image = { ...request.image, url: 'data:(sent)' };
-      if (request.lastFrame?.url.startsWith('data:')) request.lastFrame = { ...request.lastFrame, url: 'data:(sent)' };
-      await save(l, { status: 'running', operation, request, submittedAt: clock.now() });
-      log.info({ jobId: job.id, provider: job.provider, operation: operation.id }, 'submitted');
-      l.estimate = await loadEstimate(job);
-      if (status) await handleStatus(l, status);
-      else planPoll(l);
+      started = await provider.start({ ...job.request, model: spec }, ctx(job));
     } catch (err) {
       const retry = err instanceof ProviderError && err.notCreated && err.retryable && job.attempts.submit < config.maxSubmitAttempts;
       if (retry) {
@@ -193,9 +188,26 @@ export function createJobService(deps: JobServiceDeps) {
         log.warn({ jobId: job.id, err }, 'submit failed');
         await fail(l, err instanceof ProviderError ? err.code : 'submit_failed', userMessageFor(err));
       }
-    } finally {
       schedulePump();
+      return;
     }
+    // From here a paid job exists: nothing below may turn it into a failed submit.
+    const { operation, status } = started;
+    // Inline images are only needed to submit; don't keep megabytes of base64 in the store.
+    const request = { ...job.request };
+    if (request.image?.url.startsWith('data:')) request.image = { ...request.image, url: 'data:(sent)' };
+    if (request.lastFrame?.url.startsWith('data:')) request.lastFrame = { ...request.lastFrame, url: 'data:(sent)' };
+    try {
+      await save(l, { status: 'running', operation, request, submittedAt: clock.now() });
+    } catch (err) {
+      // Kept in memory and written with the next change; the job goes on.
+      log.error({ jobId: job.id, err, operation: operation.id }, 'could not record the submitted job');
+    }
+    log.info({ jobId: job.id, provider: job.provider, operation: operation.id }, 'submitted');
+    l.estimate = await loadEstimate(job).catch(() => undefined);
+    if (status) await handleStatus(l, status);
+    else planPoll(l);
+    schedulePump();
   }
 
   function schedulePump() {
@@ -530,6 +542,7 @@ export function createJobService(deps: JobServiceDeps) {
       };
       await store.create(job);
       const l = track(job);
+      refreshPositions();
       const surface = surfaces.get(s.surface)!;
       if (!job.progressMessage) {
         try {

@@ -120,6 +120,25 @@ describe('job service: submitting never pays twice', () => {
     expect(h.surf.log.at(-1)!.message).toMatchObject({ kind: 'failed', text: 'AIML API had a problem (500). Try again later.' });
   });
 
+  it('never turns an accepted (paid) job into a failed submit when the store hiccups', async () => {
+    const h = harness();
+    const update = h.store.update.bind(h.store);
+    let failOnce = true;
+    h.store.update = async (job) => {
+      if (job.status === 'running' && failOnce) {
+        failOnce = false;
+        throw new Error('SQLITE_FULL: database or disk is full');
+      }
+      return update(job);
+    };
+    await h.service.start();
+    const { job } = await h.submit();
+    await h.until(() => h.finished.length > 0);
+    expect(failOnce).toBe(false);
+    expect(h.finished).toEqual([`${job.id}:delivered`]);
+    expect(h.prov.starts).toBe(1);
+  });
+
   it('says plainly when the account is out of credits', async () => {
     const h = harness();
     h.prov.startErrors.push(new ProviderError('out_of_credits', "You've run out of credits", { provider: 'aimlapi', status: 403, notCreated: true, retryable: false }));
