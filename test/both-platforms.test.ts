@@ -34,7 +34,7 @@ describe('both platforms in one process', () => {
     expect((await send.command({ command: '/video', text: 'from slack', userId: 'U0ALICE', channelId: 'C0GENERAL' })).status).toBe(200);
 
     await w.discord.waitFor(() => videoFor(w, reply.messageId!), 20_000);
-    const progress = await slack.waitFor(() => slack.messages.find((m) => !m.threadTs && m.history[0]!.text.includes('from slack')), 10_000);
+    const progress = await slack.waitFor(() => slack.messages.find((m) => !m.threadTs && m.history[0]!.text.includes('from slack')), 20_000);
     await slack.waitFor(() => slack.messages.find((m) => m.threadTs === progress.ts && m.files.length > 0), 20_000);
     const prompts = w.emulator.requests.filter((r) => r.method === 'POST').map((r) => (r.body as { prompt: string }).prompt);
     expect(prompts.sort()).toEqual(['from discord', 'from slack']);

@@ -34,7 +34,9 @@ export interface World {
 export const ART_CHANNEL = '810000000000000003';
 
 export async function createWorld(opts: { renderMs?: number; env?: Record<string, string> } = {}): Promise<World> {
-  const emulator = await startProviderEmulator({ renderMs: () => opts.renderMs ?? 400 });
+  // Prompts that say "slow" render for a minute and "crash" for a few seconds, so tests can act on a running job without racing it.
+  const renderMs = (prompt: string) => (/\bslow\b/.test(prompt) ? 60_000 : /\bcrash\b/.test(prompt) ? 3000 : (opts.renderMs ?? 400));
+  const emulator = await startProviderEmulator({ renderMs: ({ body }) => renderMs(String(body.prompt)) });
   const discord = await startDiscordStandin({
     guilds: [
       {

@@ -56,7 +56,7 @@ describe('Discord when things change under a job', () => {
   });
 
   it('cancels for the requester (saying the provider may still charge), and not for others', async () => {
-    const r = await video([prompt('cancel me')]);
+    const r = await video([prompt('cancel me, a slow one')]);
     const progressId = r.messageId!;
     const cancelId = await w.discord.waitFor(() => /sd:cancel:[\w-]+/.exec(JSON.stringify(w.discord.messages.get(progressId)!.components))?.[0]);
     const bob = w.discord.clickButton({ messageId: progressId, customId: cancelId, userId: IDS.bob });

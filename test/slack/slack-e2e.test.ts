@@ -26,6 +26,8 @@ afterAll(async () => {
   await w?.close();
 });
 
+/** Waits for the bot's reaction; generous because CI runs test files side by side on two cores. */
+const until = <T>(fn: () => T | undefined | false, ms = 15_000) => w.slack.waitFor(fn, ms) as Promise<T>;
 const calls = (method: string) => w.slack.calls.filter((c) => c.method === method);
 const image = () => w.slack.addUserFile({ name: 'photo.png', mimetype: 'image/png', data: PNG, width: 320, height: 320 });
 
@@ -34,17 +36,17 @@ describe('/video', () => {
     const before = creates(w);
     const res = await w.send.command({ command: '/video', text: 'a fox running through snow --ratio 9:16 --seed 42 --pro', userId: ALICE, channelId: GENERAL });
     expect(res.status).toBe(200);
-    const progress = await w.slack.waitFor(() => botPosts(w, GENERAL).find((m) => !m.threadTs && m.history[0]!.text.includes('a fox running')));
-    const video = await w.slack.waitFor(() => videoIn(w, GENERAL, progress.ts), 20_000);
+    const progress = await until(() => botPosts(w, GENERAL).find((m) => !m.threadTs && m.history[0]!.text.includes('a fox running')));
+    const video = await until(() => videoIn(w, GENERAL, progress.ts), 20_000);
     expect(creates(w)).toBe(before + 1);
     expect(lastCreate(w)).toMatchObject({ model: 'bytedance/seedance-1-0-pro-t2v', prompt: 'a fox running through snow', aspect_ratio: '9:16', seed: 42 });
     expect(video.files[0]!.data!.equals(fixture)).toBe(true);
     expect(video.text).toContain('seed `42`');
     expect(video.text).toContain(`<@${ALICE}>`);
     // Buttons in the thread, progress edited with chat.update, ending as "done".
-    const buttons = await w.slack.waitFor(() => botPosts(w, GENERAL, progress.ts).find((m) => JSON.stringify(m.blocks ?? []).includes(ACTIONS.reroll)), 10_000);
+    const buttons = await until(() => botPosts(w, GENERAL, progress.ts).find((m) => JSON.stringify(m.blocks ?? []).includes(ACTIONS.reroll)), 20_000);
     expect(JSON.stringify(buttons.blocks)).toContain(ACTIONS.delete);
-    await w.slack.waitFor(() => w.slack.messages.find((m) => m.ts === progress.ts)!.text.includes('Done'), 10_000);
+    await until(() => w.slack.messages.find((m) => m.ts === progress.ts)!.text.includes('Done'), 20_000);
     const updates = calls('chat.update').filter((c) => c.args.ts === progress.ts);
     expect(updates.length).toBeGreaterThanOrEqual(2);
     expect(calls('files.completeUploadExternal').at(-1)!.args).toMatchObject({ channel_id: GENERAL, thread_ts: progress.ts });
@@ -61,7 +63,7 @@ describe('/video', () => {
     ] as const) {
       const n = responses();
       await w.send.command({ command: '/video', text, userId: ALICE, channelId: GENERAL });
-      const reply = await w.slack.waitFor(() => responses() > n && w.slack.calls.filter((c) => c.method === 'RESPONSE_URL').at(-1));
+      const reply = await until(() => responses() > n && w.slack.calls.filter((c) => c.method === 'RESPONSE_URL').at(-1));
       expect(JSON.stringify(reply.args)).toContain(expected);
       expect(JSON.stringify(reply.args)).not.toContain('in_channel');
     }
@@ -73,7 +75,7 @@ describe('shortcuts and the modal', () => {
   it('"Make a video" opens the modal at once; submitting with an image animates it into the picked channel', async () => {
     const opened = calls('views.open').length;
     await w.send.interactive(w.send.globalShortcut({ callbackId: CALLBACKS.globalShortcut, userId: ALICE }));
-    const view = await w.slack.waitFor(() => w.slack.views[opened]);
+    const view = await until(() => w.slack.views[opened]);
     const blocks = JSON.stringify((view.view as { blocks: unknown[] }).blocks);
     for (const id of ['prompt', 'image', 'model', 'resolution', 'duration', 'ratio', 'seed', 'conversation']) expect(blocks).toContain(`"block_id":"${id}"`);
 
@@ -93,8 +95,8 @@ describe('shortcuts and the modal', () => {
     );
     expect(res.status).toBe(200);
     expect(res.body).not.toContain('errors');
-    const progress = await w.slack.waitFor(() => botPosts(w, GENERAL).find((m) => !m.threadTs && m.history[0]!.text.includes('the flower opens')));
-    await w.slack.waitFor(() => videoIn(w, GENERAL, progress.ts), 20_000);
+    const progress = await until(() => botPosts(w, GENERAL).find((m) => !m.threadTs && m.history[0]!.text.includes('the flower opens')));
+    await until(() => videoIn(w, GENERAL, progress.ts), 20_000);
     const body = lastCreate(w);
     expect(body).toMatchObject({ model: 'bytedance/seedance-1-0-pro-i2v', prompt: 'the flower opens' });
     // Slack files are private: the bytes go to the provider inline, fetched with the bot token.
@@ -129,13 +131,13 @@ describe('shortcuts and the modal', () => {
     const original = w.slack.addUserMessage({ channel: GENERAL, user: BOB, text: 'sunset over the bay', files: [file] });
     const opened = w.slack.views.length;
     await w.send.interactive(w.send.messageShortcut({ callbackId: CALLBACKS.messageShortcut, userId: ALICE, channelId: GENERAL, message: { ts: original.ts, text: 'sunset over the bay', user: BOB, files: [file] } }));
-    const view = await w.slack.waitFor(() => w.slack.views[opened]);
+    const view = await until(() => w.slack.views[opened]);
     const v = view.view as { private_metadata: string; blocks: { block_id: string; element?: { initial_value?: string } }[] };
     expect(v.blocks.find((b) => b.block_id === 'prompt')!.element!.initial_value).toBe('sunset over the bay');
     await w.send.interactive(
       w.send.viewSubmission({ callbackId: CALLBACKS.modal, userId: ALICE, privateMetadata: v.private_metadata, values: { prompt: { value: { type: 'plain_text_input', value: 'waves roll in' } } } }),
     );
-    await w.slack.waitFor(() => videoIn(w, GENERAL, original.ts), 20_000);
+    await until(() => videoIn(w, GENERAL, original.ts), 20_000);
     expect(lastCreate(w)).toMatchObject({ model: 'bytedance/seedance-1-0-lite-i2v', prompt: 'waves roll in' });
     expect(botPosts(w, GENERAL, original.ts).length).toBeGreaterThanOrEqual(2); // progress + buttons in the thread
   });
@@ -144,7 +146,7 @@ describe('shortcuts and the modal', () => {
     const plain = w.slack.addUserMessage({ channel: GENERAL, user: BOB, text: 'no picture here' });
     const n = ephemeralFor(w, ALICE).length;
     await w.send.interactive(w.send.messageShortcut({ callbackId: CALLBACKS.messageShortcut, userId: ALICE, channelId: GENERAL, message: { ts: plain.ts, text: 'no picture here', user: BOB } }));
-    const e = await w.slack.waitFor(() => ephemeralFor(w, ALICE)[n]);
+    const e = await until(() => ephemeralFor(w, ALICE)[n]);
     expect(e.text).toContain('That message has no image to animate.');
   });
 });
@@ -154,7 +156,7 @@ describe('mentions and files', () => {
     const file = image();
     const ts = `${Math.floor(Date.now() / 1000)}.000100`;
     await w.send.event(w.send.appMention({ text: `<@${w.slack.botUserId}> it starts to snow --fixed`, userId: ALICE, channelId: GENERAL, ts, files: [file] }));
-    await w.slack.waitFor(() => videoIn(w, GENERAL, ts), 20_000);
+    await until(() => videoIn(w, GENERAL, ts), 20_000);
     expect(lastCreate(w)).toMatchObject({ model: 'bytedance/seedance-1-0-lite-i2v', prompt: 'it starts to snow', camerafixed: true });
   });
 
@@ -164,7 +166,7 @@ describe('mentions and files', () => {
     try {
       const n = ephemeralFor(w, ALICE).length;
       await w.send.event(w.send.appMention({ text: `<@${w.slack.botUserId}> animate this`, userId: ALICE, channelId: GENERAL, files: [image()] }));
-      const e = await w.slack.waitFor(() => ephemeralFor(w, ALICE)[n]);
+      const e = await until(() => ephemeralFor(w, ALICE)[n]);
       expect(e.text).toContain('files:read');
       expect(creates(w)).toBe(before);
     } finally {
@@ -184,7 +186,7 @@ describe('mentions and files', () => {
       const file = { ...image(), url_private_download: `http://localhost:${port}/evil.png`, url_private: `http://localhost:${port}/evil.png` };
       const n = ephemeralFor(w, ALICE).length;
       await w.send.event(w.send.appMention({ text: `<@${w.slack.botUserId}> go`, userId: ALICE, channelId: GENERAL, files: [file] }));
-      const e = await w.slack.waitFor(() => ephemeralFor(w, ALICE)[n]);
+      const e = await until(() => ephemeralFor(w, ALICE)[n]);
       expect(e.text).toContain('is not a Slack file');
       expect(seen).toEqual([]);
     } finally {
@@ -197,7 +199,7 @@ describe('mentions and files', () => {
     const gets = w.slack.calls.filter((c) => c.method === 'FILE_GET').length;
     const n = ephemeralFor(w, ALICE).length;
     await w.send.event(w.send.appMention({ text: `<@${w.slack.botUserId}> go`, userId: ALICE, channelId: GENERAL, files: [small] }));
-    const e = await w.slack.waitFor(() => ephemeralFor(w, ALICE)[n]);
+    const e = await until(() => ephemeralFor(w, ALICE)[n]);
     expect(e.text).toContain('each side must be 300–6000 px');
     expect(w.slack.calls.filter((c) => c.method === 'FILE_GET').length).toBe(gets);
   });
@@ -206,9 +208,9 @@ describe('mentions and files', () => {
 describe('buttons', () => {
   async function finishedVideo(prompt: string, flags = '') {
     await w.send.command({ command: '/video', text: `${prompt} ${flags}`, userId: ALICE, channelId: GENERAL });
-    const progress = await w.slack.waitFor(() => botPosts(w, GENERAL).find((m) => !m.threadTs && m.history[0]!.text.includes(prompt)));
-    await w.slack.waitFor(() => videoIn(w, GENERAL, progress.ts), 20_000);
-    const buttons = await w.slack.waitFor(() => botPosts(w, GENERAL, progress.ts).find((m) => JSON.stringify(m.blocks ?? []).includes(ACTIONS.reroll)), 10_000);
+    const progress = await until(() => botPosts(w, GENERAL).find((m) => !m.threadTs && m.history[0]!.text.includes(prompt)));
+    await until(() => videoIn(w, GENERAL, progress.ts), 20_000);
+    const buttons = await until(() => botPosts(w, GENERAL, progress.ts).find((m) => JSON.stringify(m.blocks ?? []).includes(ACTIONS.reroll)), 20_000);
     const jobId = /"action_id":"sd_reroll","value":"([\w-]+)"/.exec(JSON.stringify(buttons.blocks))![1]!;
     return { progress, buttons, jobId };
   }
@@ -217,7 +219,7 @@ describe('buttons', () => {
     const { progress, buttons, jobId } = await finishedVideo('origami crane', '--seed 5');
     const before = creates(w);
     await w.send.interactive(w.send.blockAction({ actionId: ACTIONS.reroll, value: jobId, userId: BOB, channelId: GENERAL, messageTs: buttons.ts, threadTs: progress.ts }));
-    await w.slack.waitFor(() => w.slack.messages.filter((m) => m.channel === GENERAL && m.threadTs === progress.ts && m.files.length > 0).length === 2, 20_000);
+    await until(() => w.slack.messages.filter((m) => m.channel === GENERAL && m.threadTs === progress.ts && m.files.length > 0).length === 2, 20_000);
     expect(creates(w)).toBe(before + 1);
     expect(lastCreate(w)).toMatchObject({ prompt: 'origami crane' });
     expect(lastCreate(w).seed).not.toBe(5);
@@ -227,11 +229,11 @@ describe('buttons', () => {
     const { progress, buttons, jobId } = await finishedVideo('paper lanterns rising');
     const opened = w.slack.views.length;
     await w.send.interactive(w.send.blockAction({ actionId: ACTIONS.again, value: jobId, userId: ALICE, channelId: GENERAL, messageTs: buttons.ts, threadTs: progress.ts }));
-    const view = await w.slack.waitFor(() => w.slack.views[opened]);
+    const view = await until(() => w.slack.views[opened]);
     const v = view.view as { private_metadata: string; blocks: { block_id: string; element?: { initial_value?: string } }[] };
     expect(v.blocks.find((b) => b.block_id === 'prompt')!.element!.initial_value).toBe('paper lanterns rising');
     await w.send.interactive(w.send.viewSubmission({ callbackId: CALLBACKS.modal, userId: ALICE, privateMetadata: v.private_metadata, values: { prompt: { value: { type: 'plain_text_input', value: 'paper lanterns falling' } } } }));
-    await w.slack.waitFor(() => w.slack.messages.filter((m) => m.threadTs === progress.ts && m.files.length > 0).length === 2, 20_000);
+    await until(() => w.slack.messages.filter((m) => m.threadTs === progress.ts && m.files.length > 0).length === 2, 20_000);
     expect(lastCreate(w)).toMatchObject({ prompt: 'paper lanterns falling' });
   });
 
@@ -240,7 +242,7 @@ describe('buttons', () => {
     const before = creates(w);
     const file = image();
     await w.send.event(w.send.message({ text: 'boats sail out', userId: BOB, channelId: GENERAL, threadTs: progress.ts, files: [file] }));
-    await w.slack.waitFor(() => w.slack.messages.filter((m) => m.threadTs === progress.ts && m.files.some((f) => f.name.endsWith('.mp4'))).length === 2, 20_000);
+    await until(() => w.slack.messages.filter((m) => m.threadTs === progress.ts && m.files.some((f) => f.name.endsWith('.mp4'))).length === 2, 20_000);
     expect(creates(w)).toBe(before + 1);
     expect(lastCreate(w)).toMatchObject({ model: 'bytedance/seedance-1-0-lite-i2v', prompt: 'boats sail out' });
     // A plain chat reply in the thread does not start anything.
@@ -253,17 +255,17 @@ describe('buttons', () => {
     const { progress, buttons, jobId } = await finishedVideo('a bubble pops');
     const n = ephemeralFor(w, BOB).length;
     await w.send.interactive(w.send.blockAction({ actionId: ACTIONS.delete, value: jobId, userId: BOB, channelId: GENERAL, messageTs: buttons.ts, threadTs: progress.ts }));
-    expect((await w.slack.waitFor(() => ephemeralFor(w, BOB)[n])).text).toContain('Only the person who asked');
+    expect((await until(() => ephemeralFor(w, BOB)[n])).text).toContain('Only the person who asked');
     await w.send.interactive(w.send.blockAction({ actionId: ACTIONS.delete, value: jobId, userId: ADMIN, channelId: GENERAL, messageTs: buttons.ts, threadTs: progress.ts }));
-    await w.slack.waitFor(() => calls('files.delete').length > 0 && w.slack.messages.find((m) => m.ts === buttons.ts)!.deleted);
+    await until(() => calls('files.delete').length > 0 && w.slack.messages.find((m) => m.ts === buttons.ts)!.deleted);
   });
 
   it('cancels a running job for its requester', async () => {
     await w.send.command({ command: '/video', text: 'a very slow render', userId: ALICE, channelId: GENERAL });
-    const progress = await w.slack.waitFor(() => botPosts(w, GENERAL).find((m) => !m.threadTs && m.history[0]!.text.includes('a very slow render')));
-    const jobId = await w.slack.waitFor(() => /"action_id":"sd_cancel","value":"([\w-]+)"/.exec(JSON.stringify(w.slack.messages.find((m) => m.ts === progress.ts)!.blocks ?? []))?.[1]);
+    const progress = await until(() => botPosts(w, GENERAL).find((m) => !m.threadTs && m.history[0]!.text.includes('a very slow render')));
+    const jobId = await until(() => /"action_id":"sd_cancel","value":"([\w-]+)"/.exec(JSON.stringify(w.slack.messages.find((m) => m.ts === progress.ts)!.blocks ?? []))?.[1]);
     await w.send.interactive(w.send.blockAction({ actionId: ACTIONS.cancel, value: jobId, userId: ALICE, channelId: GENERAL, messageTs: progress.ts }));
-    await w.slack.waitFor(() => w.slack.messages.find((m) => m.ts === progress.ts)!.text.includes('Cancelled'));
+    await until(() => w.slack.messages.find((m) => m.ts === progress.ts)!.text.includes('Cancelled'));
     await new Promise((r) => setTimeout(r, 1500));
     expect(videoIn(w, GENERAL, progress.ts)).toBeUndefined();
   });
@@ -273,11 +275,11 @@ describe('restart', () => {
   it('delivers a job once after the bot is killed mid-render', async () => {
     const before = creates(w);
     await w.send.command({ command: '/video', text: 'survives a crash', userId: ALICE, channelId: GENERAL });
-    const progress = await w.slack.waitFor(() => botPosts(w, GENERAL).find((m) => !m.threadTs && m.history[0]!.text.includes('survives a crash')));
-    await w.slack.waitFor(() => [...w.emulator.jobs.values()].some((j) => String(j.body.prompt) === 'survives a crash' && j.statusPolls > 0), 10_000);
+    const progress = await until(() => botPosts(w, GENERAL).find((m) => !m.threadTs && m.history[0]!.text.includes('survives a crash')));
+    await until(() => [...w.emulator.jobs.values()].some((j) => String(j.body.prompt) === 'survives a crash' && j.statusPolls > 0), 20_000);
     await w.stopBot('SIGKILL');
     await w.startBot();
-    await w.slack.waitFor(() => videoIn(w, GENERAL, progress.ts), 20_000);
+    await until(() => videoIn(w, GENERAL, progress.ts), 20_000);
     await new Promise((r) => setTimeout(r, 1500));
     expect(w.slack.messages.filter((m) => m.threadTs === progress.ts && m.files.length > 0)).toHaveLength(1);
     expect(creates(w)).toBe(before + 1);

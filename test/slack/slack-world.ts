@@ -28,7 +28,9 @@ export interface SlackWorld {
 }
 
 export async function createSlackWorld(opts: { renderMs?: number } = {}): Promise<SlackWorld> {
-  const emulator = await startProviderEmulator({ renderMs: () => opts.renderMs ?? 400 });
+  // Prompts that say "slow" render for a minute and "crash" for a few seconds, so tests can act on a running job without racing it.
+  const renderMs = (prompt: string) => (/\bslow\b/.test(prompt) ? 60_000 : /\bcrash\b/.test(prompt) ? 3000 : (opts.renderMs ?? 400));
+  const emulator = await startProviderEmulator({ renderMs: ({ body }) => renderMs(String(body.prompt)) });
   const slack = await startSlackStandin();
   const dataDir = mkdtempSync(join(tmpdir(), 'seedance-slack-'));
   const bot = botProcess();
