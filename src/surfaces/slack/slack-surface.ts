@@ -28,6 +28,7 @@ function mapError(err: unknown): unknown {
 
 export const threadJobKey = (channel: string, ts: string) => `slack:threadjob:${channel}:${ts}`;
 export const jobFileKey = (jobId: string) => `slack:jobfile:${jobId}`;
+const uploadingKey = (jobId: string) => `slack:uploading:${jobId}`;
 
 export function createSlackSurface(o: { client: WebClient; kv: Keyv; progressIntervalMs: number; allowDms?: boolean }): ChatSurface {
   async function where(conversation: string): Promise<{ team: string; channel: string; thread?: string }> {
@@ -54,6 +55,18 @@ export function createSlackSurface(o: { client: WebClient; kv: Keyv; progressInt
     }
   }
 
+  /** Our earlier upload in a thread, found by its title. */
+  async function findUpload(channel: string, thread: string | undefined, title: string): Promise<string | undefined> {
+    if (!thread) return undefined;
+    try {
+      const replies = await o.client.conversations.replies({ channel, ts: thread, limit: 200 });
+      for (const m of replies.messages ?? []) for (const f of m.files ?? []) if (f.title === title && f.id) return f.id;
+    } catch {
+      // Without history access we can't tell; uploading again is the lesser evil than losing the video.
+    }
+    return undefined;
+  }
+
   return {
     kind: SLACK,
     progressIntervalMs: o.progressIntervalMs,
@@ -74,21 +87,25 @@ export function createSlackSurface(o: { client: WebClient; kv: Keyv; progressInt
       if (message.kind !== 'video') throw new Error('Slack uploads carry a video caption');
       try {
         const { team, channel, thread } = await where(conversation);
-        // A crash between upload and bookkeeping must not upload twice: the file id is kept once Slack has it.
+        // Exactly once across a crash: mark before uploading; a retry that finds the mark looks for
+        // the file in the thread (by the job tag in its title) before uploading again.
+        const title = `${file.name} · ${idempotencyKey.slice(0, 8)}`;
         let fileId = await o.kv.get<string>(jobFileKey(idempotencyKey));
+        if (!fileId && (await o.kv.get(uploadingKey(idempotencyKey)))) fileId = await findUpload(channel, thread, title);
         if (!fileId) {
+          await o.kv.set(uploadingKey(idempotencyKey), true, 7 * 86_400_000);
           const args = {
             channel_id: channel,
             ...(thread ? { thread_ts: thread } : {}),
             file: file.path,
             filename: file.name,
-            title: file.name,
+            title,
             initial_comment: videoCaption(message),
           } as FilesUploadV2Arguments;
           const up = (await o.client.files.uploadV2(args)) as { files?: { files?: { id?: string }[] }[] };
           fileId = up.files?.[0]?.files?.[0]?.id ?? 'unknown';
-          await o.kv.set(jobFileKey(idempotencyKey), fileId, 90 * 86_400_000);
         }
+        await o.kv.set(jobFileKey(idempotencyKey), fileId, 90 * 86_400_000);
         // The buttons go in a message of their own: file shares can't carry actions.
         const res = await o.client.chat.postMessage({ channel, ...(thread ? { thread_ts: thread } : {}), ...renderSlack(message) });
         await remember(channel, thread, message.job.id);

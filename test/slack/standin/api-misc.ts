@@ -51,7 +51,7 @@ function viewObject(world: SlackWorld, id: string, view: Record<string, unknown>
     notify_on_close: view.notify_on_close === true,
     root_view_id: rootId,
     previous_view_id: previous,
-    app_id: 'A0STANDIN',
+    app_id: world.appId,
     app_installed_team_id: world.teamId,
     bot_id: world.botId,
   };
@@ -112,6 +112,27 @@ export const miscMethods: Record<string, Handler> = {
   },
 
   'conversations.info': (args, world) => ({ channel: channelObject(world, world.channel(str(args, 'channel'))) }),
+
+  // The parent and its thread replies (visible messages only), oldest first, with their files.
+  'conversations.replies': (args, world) => {
+    const channel = world.channel(str(args, 'channel')).id;
+    const ts = str(args, 'ts');
+    if (ts === undefined) throw invalidArguments('missing required field: ts');
+    const thread = world.messages.filter((m) => m.channel === channel && !m.ephemeralTo && !m.deleted && (m.ts === ts || m.threadTs === ts));
+    if (!thread.some((m) => m.ts === ts)) throw new SlackApiError('thread_not_found');
+    return {
+      messages: thread.map((m) => ({
+        type: 'message',
+        ts: m.ts,
+        ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+        ...(m.user ? { user: m.user } : {}),
+        ...(m.botId ? { bot_id: m.botId } : {}),
+        text: m.text,
+        ...(m.files.length ? { files: m.files.map((f) => ({ id: f.id, name: f.name, title: f.title ?? f.name, size: f.size, mimetype: f.mimetype })) } : {}),
+      })),
+      has_more: false,
+    };
+  },
 
   'conversations.open': (args, world) => {
     const channelId = str(args, 'channel');

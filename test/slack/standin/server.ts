@@ -11,10 +11,11 @@ import { miscMethods } from './api-misc.js';
 import type { FaultStore } from './faults.js';
 import { parseArgs, readBody } from './http-body.js';
 import { handleResponseUrl } from './response-url.js';
+import { APP_TOKEN_METHODS, socketMethods } from './socket-mode.js';
 import type { SlackWorld } from './state.js';
 import type { RecordedCall } from './types.js';
 
-const METHODS: Record<string, Handler> = { ...chatMethods, ...miscMethods, ...filesMethods };
+const METHODS: Record<string, Handler> = { ...chatMethods, ...miscMethods, ...filesMethods, ...socketMethods };
 
 /** Any one of these scopes lets a method through; methods not listed need none. */
 const REQUIRED_SCOPES: Record<string, string[]> = {
@@ -28,6 +29,7 @@ const REQUIRED_SCOPES: Record<string, string[]> = {
   'users.info': ['users:read'],
   'conversations.info': ['channels:read', 'groups:read', 'im:read', 'mpim:read'],
   'conversations.open': ['im:write', 'mpim:write', 'channels:manage', 'groups:write'],
+  'conversations.replies': ['channels:history', 'groups:history', 'im:history', 'mpim:history'],
 };
 
 interface Reply {
@@ -124,7 +126,10 @@ async function apiCall(world: SlackWorld, call: RecordedCall, httpMethod: string
   const bearer = /^Bearer (.+)$/i.exec(call.auth ?? '')?.[1];
   const token = bearer ?? parsed.tokenField;
   if (token === undefined || token === '') return jsonReply(world, 200, { ok: false, error: 'not_authed' });
-  if (token !== world.botToken) return jsonReply(world, 200, { ok: false, error: 'invalid_auth' });
+  // Socket Mode's apps.connections.open takes only the app-level token (xapp-); every other method only the bot token.
+  const wantsAppToken = APP_TOKEN_METHODS.has(call.method);
+  if (token === (wantsAppToken ? world.botToken : world.appToken)) return jsonReply(world, 200, { ok: false, error: 'not_allowed_token_type' });
+  if (token !== (wantsAppToken ? world.appToken : world.botToken)) return jsonReply(world, 200, { ok: false, error: 'invalid_auth' });
 
   const needed = REQUIRED_SCOPES[call.method];
   if (needed !== undefined && !needed.some((s) => world.scopes.has(s))) {

@@ -189,3 +189,57 @@ export function messageEvent(ctx: PayloadContext, p: MessageEventInput & { subty
   if (subtype !== undefined && subtype !== '') e.subtype = subtype;
   return e;
 }
+
+export interface EventCallbackOptions {
+  teamId?: string;
+  eventId?: string;
+}
+
+/** The `event_callback` envelope Slack wraps an event in (the HTTP body, or a Socket Mode events_api payload). */
+export function eventCallback(ctx: PayloadContext, event: Record<string, unknown>, opts: EventCallbackOptions = {}): Record<string, unknown> {
+  const teamId = opts.teamId ?? ctx.teamId;
+  return {
+    token: 'verification-token',
+    team_id: teamId,
+    context_team_id: teamId,
+    context_enterprise_id: null,
+    api_app_id: ctx.apiAppId,
+    event,
+    type: 'event_callback',
+    event_id: opts.eventId ?? `Ev${randomBytes(5).toString('hex').toUpperCase()}`,
+    event_time: Math.floor(ctx.now() / 1000),
+    authorizations: [{ enterprise_id: null, team_id: teamId, user_id: ctx.botUserId, is_bot: true, is_enterprise_install: false }],
+    is_ext_shared_channel: false,
+    event_context: `4-${randomBytes(12).toString('base64url')}`,
+  };
+}
+
+export interface SlashCommandInput {
+  command: string;
+  text: string;
+  userId?: string;
+  channelId?: string;
+  triggerId?: string;
+  responseUrl?: string;
+}
+
+/** A slash command's fields, all strings (form-encoded over HTTP, a JSON object in a Socket Mode slash_commands payload). */
+export function slashCommand(ctx: PayloadContext, c: SlashCommandInput): Record<string, string> {
+  const channel = c.channelId ?? 'C0GENERAL';
+  const actor = c.userId ?? 'U0ALICE';
+  return {
+    token: 'verification-token',
+    team_id: ctx.teamId,
+    team_domain: ctx.teamDomain,
+    channel_id: channel,
+    channel_name: channelName(channel),
+    user_id: actor,
+    user_name: userName(actor),
+    command: c.command,
+    text: c.text,
+    api_app_id: ctx.apiAppId,
+    is_enterprise_install: 'false',
+    response_url: c.responseUrl ?? responseUrl(ctx, 'commands', channel, actor),
+    trigger_id: c.triggerId ?? newTriggerId(ctx),
+  };
+}

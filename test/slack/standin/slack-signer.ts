@@ -1,10 +1,10 @@
 // Sends correctly signed (v0 HMAC-SHA256) Slack requests to a Bolt HTTP receiver's /slack/events.
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import * as payloads from './slack-payloads.js';
-import type { BlockActionInput, MessageEventInput, PayloadContext, ShortcutMessage, ViewSubmissionInput } from './slack-payloads.js';
+import type { BlockActionInput, MessageEventInput, PayloadContext, ShortcutMessage, SlashCommandInput, ViewSubmissionInput } from './slack-payloads.js';
 import type { SlackFileObject } from './types.js';
 
-export type { BlockActionInput, MessageEventInput, ShortcutMessage, ViewSubmissionInput } from './slack-payloads.js';
+export type { BlockActionInput, MessageEventInput, ShortcutMessage, SlashCommandInput, ViewSubmissionInput } from './slack-payloads.js';
 
 export interface SlackResponse {
   status: number;
@@ -16,7 +16,7 @@ export interface SlackSender {
   /** Wraps `event` in an event_callback envelope and POSTs it as JSON. `retryNum` adds x-slack-retry-num/-reason headers. */
   event(event: Record<string, unknown>, opts?: { teamId?: string; eventId?: string; retryNum?: number; retryReason?: string }): Promise<SlackResponse>;
   /** Form-encoded slash command (team_id, team_domain, channel_id, channel_name, user_id, user_name, command, text, api_app_id, response_url, trigger_id…). */
-  command(p: { command: string; text: string; userId?: string; channelId?: string; triggerId?: string; responseUrl?: string }): Promise<SlackResponse>;
+  command(p: SlashCommandInput): Promise<SlackResponse>;
   /** Form-encoded `payload=<json>`. */
   interactive(payload: Record<string, unknown>): Promise<SlackResponse>;
   /** The url_verification handshake; Bolt answers with the challenge. */
@@ -83,43 +83,10 @@ export function createSlackSender(p: {
   return {
     sendRaw,
     event(event, opts = {}) {
-      const teamId = opts.teamId ?? ctx.teamId;
-      const envelope = {
-        token: 'verification-token',
-        team_id: teamId,
-        context_team_id: teamId,
-        context_enterprise_id: null,
-        api_app_id: ctx.apiAppId,
-        event,
-        type: 'event_callback',
-        event_id: opts.eventId ?? `Ev${randomBytes(5).toString('hex').toUpperCase()}`,
-        event_time: Math.floor(now() / 1000),
-        authorizations: [{ enterprise_id: null, team_id: teamId, user_id: ctx.botUserId, is_bot: true, is_enterprise_install: false }],
-        is_ext_shared_channel: false,
-        event_context: `4-${randomBytes(12).toString('base64url')}`,
-      };
       const headers = opts.retryNum === undefined ? undefined : { 'x-slack-retry-num': String(opts.retryNum), 'x-slack-retry-reason': opts.retryReason ?? 'http_timeout' };
-      return json(envelope, headers);
+      return json(payloads.eventCallback(ctx, event, opts), headers);
     },
-    command(c) {
-      const channel = c.channelId ?? 'C0GENERAL';
-      const user = c.userId ?? 'U0ALICE';
-      return form({
-        token: 'verification-token',
-        team_id: ctx.teamId,
-        team_domain: ctx.teamDomain,
-        channel_id: channel,
-        channel_name: payloads.channelName(channel),
-        user_id: user,
-        user_name: payloads.userName(user),
-        command: c.command,
-        text: c.text,
-        api_app_id: ctx.apiAppId,
-        is_enterprise_install: 'false',
-        response_url: c.responseUrl ?? payloads.responseUrl(ctx, 'commands', channel, user),
-        trigger_id: c.triggerId ?? payloads.newTriggerId(ctx),
-      });
-    },
+    command: (c) => form(payloads.slashCommand(ctx, c)),
     interactive: (payload) => form({ payload: JSON.stringify(payload) }),
     urlVerification: (challenge) => json({ token: 'verification-token', challenge, type: 'url_verification' }),
     globalShortcut: (s) => payloads.globalShortcut(ctx, s),

@@ -1,18 +1,27 @@
 // A local stand-in for the Slack Web API (plus upload URLs and files-pri downloads) that an unmodified
 // @slack/bolt App runs against: `clientOptions: { slackApiUrl: `${standin.url}/api/`, retryConfig: { retries: 0 } }`.
+// Socket Mode too: `appToken: standin.appToken, socketMode: true, installerOptions: { clientOptions: { slackApiUrl } }`
+// makes the app call apps.connections.open here and connect to the stand-in's WebSocket; tests then deliver
+// events, commands and interactions with `standin.socket.event(…)` / `.command(…)` / `.interactive(…)`.
 import type { AddressInfo } from 'node:net';
 import { FaultStore } from './faults.js';
 import { createStandinServer } from './server.js';
+import { SocketModeServer } from './socket-mode.js';
+import type { SocketModeStandin } from './socket-mode.js';
 import { SlackWorld, mimeFor } from './state.js';
 import type { FaultSpec, RecordedCall, SlackFileObject, SlackMessage, SlackStandinOptions, StandinFile, ViewRecord } from './types.js';
 
 export type * from './types.js';
+export type * from './socket-mode.js';
 export { DEFAULT_SCOPES } from './state.js';
 
 export interface SlackStandin {
   /** http://127.0.0.1:PORT (no trailing slash); the Web API lives under `${url}/api/`. */
   url: string;
   botToken: string;
+  /** App-level token (xapp-) that apps.connections.open accepts. */
+  appToken: string;
+  appId: string;
   teamId: string;
   botUserId: string;
   botId: string;
@@ -39,6 +48,10 @@ export interface SlackStandin {
   deleteMessage(channel: string, ts: string): void;
   /** Later posts → is_archived. */
   archiveChannel(id: string): void;
+  /** Socket Mode: connections, envelopes sent to the app and its acks. */
+  socket: SocketModeStandin;
+  /** Resolves once a Socket Mode connection is open (default timeout 5000 ms). */
+  waitForSocket(timeoutMs?: number): Promise<void>;
   /** Polls fn every 20 ms until it returns a truthy value (default timeout 3000 ms). */
   waitFor<T>(fn: () => T | undefined | false, timeoutMs?: number): Promise<T>;
   /** Visible (non-ephemeral, non-deleted) messages of a channel, optionally of one thread (parent included). */
@@ -65,11 +78,15 @@ export async function startSlackStandin(opts: SlackStandinOptions = {}): Promise
   });
   const { port } = server.address() as AddressInfo;
   world.url = `http://127.0.0.1:${port}`;
+  const socketMode = new SocketModeServer(world, { pingIntervalMs: opts.socketPingIntervalMs ?? 10_000, ackTimeoutMs: opts.socketAckTimeoutMs ?? 3000 });
+  server.on('upgrade', (req, socket, head) => socketMode.handleUpgrade(req, socket, head));
   let closed = false;
 
   return {
     url: world.url,
     botToken: world.botToken,
+    appToken: world.appToken,
+    appId: world.appId,
     teamId: world.teamId,
     botUserId: world.botUserId,
     botId: world.botId,
@@ -79,6 +96,8 @@ export async function startSlackStandin(opts: SlackStandinOptions = {}): Promise
     files: world.files,
     userFiles: world.userFiles,
     scopes: world.scopes,
+    socket: socketMode.api,
+    waitForSocket: (timeoutMs) => socketMode.api.waitForConnection(timeoutMs),
 
     addUserFile(p) {
       const f: StandinFile = {
@@ -149,6 +168,7 @@ export async function startSlackStandin(opts: SlackStandinOptions = {}): Promise
     async close() {
       if (closed) return;
       closed = true;
+      socketMode.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -67,6 +67,8 @@ export function mimeFor(name: string): string {
 export class SlackWorld {
   url = '';
   readonly botToken: string;
+  readonly appToken: string;
+  readonly appId: string;
   readonly teamId: string;
   readonly botUserId: string;
   readonly botId: string;
@@ -82,11 +84,15 @@ export class SlackWorld {
   readonly pendingUploads = new Map<string, PendingUpload>();
   readonly usedTriggers = new Set<string>();
   readonly responseUrlUses = new Map<string, number>();
+  /** Socket Mode tickets handed out by apps.connections.open and not used yet. */
+  readonly socketTickets = new Set<string>();
   private counter = 0;
   private readonly epoch = Math.floor(Date.now() / 1000);
 
   constructor(opts: SlackStandinOptions) {
     this.botToken = opts.botToken ?? 'xoxb-test-token';
+    this.appToken = opts.appToken ?? 'xapp-test-token';
+    this.appId = opts.appId ?? 'A0STANDIN';
     this.teamId = opts.teamId ?? 'T0000TEST';
     this.botUserId = opts.botUserId ?? 'U0BOT0001';
     this.botId = opts.botId ?? 'B0BOT0001';
@@ -203,8 +209,8 @@ export class SlackWorld {
     const o: Record<string, unknown> = { type: 'message', user: m.user, ts: m.ts, text: m.text, team: this.teamId };
     if (m.botId !== undefined) {
       o.bot_id = m.botId;
-      o.app_id = 'A0STANDIN';
-      o.bot_profile = { id: m.botId, app_id: 'A0STANDIN', name: 'seedance', deleted: false, team_id: this.teamId };
+      o.app_id = this.appId;
+      o.bot_profile = { id: m.botId, app_id: this.appId, name: 'seedance', deleted: false, team_id: this.teamId };
     }
     if (m.blocks !== undefined) o.blocks = m.blocks;
     if (m.threadTs !== undefined) o.thread_ts = m.threadTs;

@@ -5,6 +5,14 @@ export interface SlackStandinOptions {
   port?: number;
   /** Default 'xoxb-test-token'. */
   botToken?: string;
+  /** App-level token for Socket Mode (apps.connections.open); default 'xapp-test-token'. */
+  appToken?: string;
+  /** The app's id (api_app_id in payloads, app_id in the Socket Mode hello); default 'A0STANDIN'. */
+  appId?: string;
+  /** How often the Socket Mode server pings each connection (WebSocket ping frames); default 10000 ms. */
+  socketPingIntervalMs?: number;
+  /** How long socket.send waits for the client's ack; default 3000 ms (Slack's limit). */
+  socketAckTimeoutMs?: number;
   /** Default 'T0000TEST'. */
   teamId?: string;
   /** Default 'U0BOT0001'. */
@@ -79,7 +87,7 @@ export interface SlackMessage {
 }
 
 export interface RecordedCall {
-  /** Web API method ('chat.postMessage'), or 'UPLOAD' (upload_url POST), 'FILE_GET' (files-pri GET), 'RESPONSE_URL'. */
+  /** Web API method ('chat.postMessage'), or 'UPLOAD' (upload_url POST), 'FILE_GET' (files-pri GET), 'RESPONSE_URL', 'SOCKET_CONNECT' (WebSocket upgrade). */
   method: string;
   path: string;
   /** The Authorization header as sent. */
