@@ -9,12 +9,12 @@ import type { Catalogue } from './catalogue.js';
 import type { Clock } from './clock.js';
 import { ProviderError, RateLimitError, UserFacingError, userMessageFor } from './errors.js';
 import type { RenderEstimate, PollPolicy } from './eta.js';
-import { estimate, nextPollDelayMs, observe, priorEstimate, statsKey } from './eta.js';
+import { estimate, nextPollDelayMs, priorEstimate, statsKey } from './eta.js';
 import type { JobRecord, JobStatus } from './job.js';
 import { isFinal } from './job.js';
 import type { JobStore } from './job-store.js';
 import type { Logger } from './logger.js';
-import type { ChatSurface, ProviderCallContext, ProviderStatus, SurfaceMessage, VideoFetcher, VideoProvider } from './ports.js';
+import type { ChatSurface, ProviderCallContext, SurfaceMessage, VideoFetcher, VideoProvider } from './ports.js';
 import { SurfaceGoneError } from './ports.js';
 import { createEditBudget, progressView, viewKey } from './progress.js';
 import { createProgressReporter } from './job-progress.js';
@@ -24,6 +24,7 @@ import type { GenerationInput, RequestValidator } from './request.js';
 import type { Scheduler } from './scheduler.js';
 import { createScheduler } from './scheduler.js';
 import { createDelivery } from './delivery.js';
+import { createPoller } from './job-polling.js';
 
 export interface JobServiceConfig {
   /** Jobs one user may have at the provider at once. */
@@ -275,95 +276,24 @@ export function createJobService(deps: JobServiceDeps) {
     }
   }
 
-  async function poll(l: Live): Promise<void> {
-    const job = l.job;
-    l.nextPollAt = undefined;
-    if (renderElapsed(job) > config.maxAgeMs) {
-      const minutes = Math.round(config.maxAgeMs / 60_000);
-      await finishAs(l, 'timed_out', 'timeout', `Gave up after ${minutes} minutes without a result from the provider (job ${job.operation?.id ?? job.id}). It may still finish and be charged.`);
-      return;
-    }
-    const provider = deps.providers[job.provider];
-    if (!provider || !job.operation) {
-      await fail(l, 'provider_unavailable', `This bot can no longer reach ${job.provider} to check the job.`);
-      return;
-    }
-    let status: ProviderStatus;
-    try {
-      status = await provider.status(job.operation, ctx(job));
-      l.pollErrors = 0;
-    } catch (err) {
-      await pollFailed(l, err);
-      return;
-    }
-    await handleStatus(l, status);
-  }
-
-  async function pollFailed(l: Live, err: unknown) {
-    l.pollErrors++;
-    if (err instanceof RateLimitError) {
-      const until = clock.now() + Math.max(err.retryAfterMs ?? 0, backoff(l.pollErrors));
-      providerPausedUntil.set(l.job.provider, Math.max(providerPausedUntil.get(l.job.provider) ?? 0, until));
-      log.warn({ jobId: l.job.id, retryAfterMs: err.retryAfterMs }, 'provider rate-limited status checks');
-      planPoll(l, until - clock.now());
-      return;
-    }
-    if (err instanceof ProviderError && !err.retryable) {
-      if (err.status === 404) {
-        await fail(l, 'job_lost', `The provider no longer knows this job (${l.job.operation?.id}); it may have expired.`);
-      } else {
-        await fail(l, err.code, userMessageFor(err));
-      }
-      return;
-    }
-    log.warn({ jobId: l.job.id, err, attempt: l.pollErrors }, 'status check failed; backing off');
-    planPoll(l, backoff(l.pollErrors));
-  }
-
-  async function handleStatus(l: Live, status: ProviderStatus): Promise<void> {
-    const job = l.job;
-    if (status.state === 'pending') {
-      if (status.anomaly) {
-        l.unknownSince ??= clock.now();
-        l.anomaly = status.anomaly;
-        log.warn({ jobId: job.id, providerStatus: status.providerStatus }, 'unknown provider status');
-        if (clock.now() - l.unknownSince > config.unknownStatusGraceMs) {
-          await fail(l, 'unknown_status', `The provider keeps reporting an unexpected status ("${status.providerStatus}"), so we stopped waiting (job ${job.operation?.id}).`);
-          return;
-        }
-      } else {
-        l.unknownSince = undefined;
-        l.anomaly = undefined;
-      }
-      if (status.providerStatus !== job.providerStatus) await save(l, { providerStatus: status.providerStatus });
-      planPoll(l, l.anomaly ? backoff(3) : 0);
-      await progress(l);
-      return;
-    }
-    if (status.state === 'failed') {
-      await fail(l, status.error.code, `The video couldn't be made: ${status.error.message}`);
-      return;
-    }
-    const seconds = renderElapsed(job) / 1000;
-    await save(l, {
-      status: 'completed',
-      providerStatus: status.providerStatus,
-      completedAt: clock.now(),
-      result: { video: status.video, creditsUsed: status.creditsUsed, creditsRemaining: status.creditsRemaining },
-    });
-    await learn(job, seconds);
-    log.info({ jobId: job.id, seconds: Math.round(seconds) }, 'video ready');
-    await delivery.deliver(l);
-  }
-
-  async function learn(job: JobRecord, seconds: number) {
-    const key = statsKey(job.request.modelId, job.request.resolution, job.request.duration);
-    try {
-      await store.putStats(key, observe(await store.getStats(key), seconds));
-    } catch (err) {
-      log.warn({ err }, 'could not record render time');
-    }
-  }
+  const poller = createPoller({
+    clock,
+    logger: log,
+    config,
+    providers: deps.providers,
+    store,
+    ctx,
+    renderElapsed,
+    planPoll,
+    backoff,
+    pauseProvider: (provider, until) => providerPausedUntil.set(provider, Math.max(providerPausedUntil.get(provider) ?? 0, until)),
+    save,
+    fail: (l, code, text) => fail(l, code, text),
+    timeOut: (l, text) => finishAs(l, 'timed_out', 'timeout', text),
+    progress: (l) => progress(l),
+    deliver: (l) => delivery.deliver(l),
+  });
+  const { poll, handleStatus } = poller;
 
   const reporter = createProgressReporter({
     clock,
