@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: drives the generation core with many simultaneous jobs
+ * `npm run bench` (compiled first, as `npm start` runs): drives the generation core with many simultaneous jobs
  * against the provider emulator and prints, side by side, our figures and those
  * of the reference client from the seeds (create, then poll every 10 s).
  *
