@@ -26,3 +26,19 @@ export function ownerAlive(owner: string, self: string): boolean | undefined {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/**
+ * Whether a job's owner is gone, so this instance may take the job over: the owner
+ * is this instance, or is known dead, or (on another host) its lease has lapsed.
+ */
+export async function ownerGone(
+  owner: string | undefined,
+  self: string,
+  o: { alive: (owner: string, self: string) => boolean | undefined; leaseOf: (owner: string) => Promise<number | undefined>; now: number },
+): Promise<boolean> {
+  if (!owner || owner === self) return true;
+  const alive = o.alive(owner, self);
+  if (alive !== undefined) return !alive;
+  const lease = await o.leaseOf(owner);
+  return lease === undefined || lease <= o.now;
+}

@@ -4,8 +4,9 @@
  * picks up exactly where the last process stopped.
  */
 import { randomUUID } from 'node:crypto';
-import { newInstanceId, ownerAlive as defaultOwnerAlive } from './instance.js';
+import { newInstanceId, ownerAlive as defaultOwnerAlive, ownerGone } from './instance.js';
 import type { Catalogue } from './catalogue.js';
+import { PROVIDER_LABELS } from './catalogue.js';
 import type { Clock } from './clock.js';
 import { ProviderError, RateLimitError, UserFacingError, userMessageFor } from './errors.js';
 import type { RenderEstimate, PollPolicy } from './eta.js';
@@ -405,19 +406,12 @@ export function createJobService(deps: JobServiceDeps) {
         if (live.has(id)) continue;
         const job = await store.get(id);
         if (!job || isFinal(job.status)) continue;
-        if (job.owner && job.owner !== instanceId) {
-          const alive = ownerAlive(job.owner, instanceId);
-          if (alive === true) continue;
-          if (alive === undefined) {
-            const lease = await store.getLease(job.owner);
-            if (lease !== undefined && lease > clock.now()) continue;
-          }
-        }
+        if (!(await ownerGone(job.owner, instanceId, { alive: ownerAlive, leaseOf: (o) => store.getLease(o), now: clock.now() }))) continue;
         const l = track(job);
         n++;
         log.info({ jobId: id, status: job.status }, 'resuming job');
         if (job.status === 'submitting') {
-          const name = job.provider === 'aimlapi' ? 'AIML API' : job.provider;
+          const name = PROVIDER_LABELS[job.provider] ?? job.provider;
           await fail(l, 'submit_interrupted', `The bot restarted while sending this job to ${name}, so we can't tell whether it started. It was not sent again, to avoid paying twice.`);
           continue;
         }

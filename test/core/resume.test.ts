@@ -157,3 +157,18 @@ describe('one-shot runs', () => {
     await b.service.stop();
   });
 });
+
+describe('ownership', () => {
+  it('takes over a job only when its owner is gone', async () => {
+    const { ownerGone } = await import('../../src/core/instance.js');
+    const lease = (at: number | undefined) => async () => at;
+    const opts = (alive: boolean | undefined, at: number | undefined) => ({ alive: () => alive, leaseOf: lease(at), now: 1000 });
+    expect(await ownerGone(undefined, 'me', opts(true, 5000))).toBe(true);
+    expect(await ownerGone('me', 'me', opts(true, 5000))).toBe(true);
+    expect(await ownerGone('other', 'me', opts(true, undefined))).toBe(false); // alive on this host
+    expect(await ownerGone('other', 'me', opts(false, 5000))).toBe(true); // dead on this host, lease or not
+    expect(await ownerGone('other', 'me', opts(undefined, 5000))).toBe(false); // other host, fresh lease
+    expect(await ownerGone('other', 'me', opts(undefined, 999))).toBe(true); // other host, lapsed lease
+    expect(await ownerGone('other', 'me', opts(undefined, undefined))).toBe(true); // never heart-beat
+  });
+});
