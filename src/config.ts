@@ -18,7 +18,7 @@ const url = (def: string) =>
       .default(def),
   );
 const int = (def: number, min: number, max: number) =>
-  z.preprocess(emptyToUndefined, z.coerce.number().int(`must be a whole number`).min(min).max(max).default(def));
+  z.preprocess(emptyToUndefined, z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`).default(def));
 const bool = (def: boolean) =>
   z.preprocess(
     emptyToUndefined,

@@ -40,6 +40,8 @@ describe('config', () => {
     const problems = (err as ConfigError).problems.join('\n');
     for (const name of ['AIMLAPI_BASE_URL', 'MAX_JOBS_PER_USER', 'DEFAULT_RESOLUTION', 'SEGMIND_API_MODE', 'POLL_MIN_INTERVAL_MS']) expect(problems).toContain(name);
     expect((err as ConfigError).problems.length).toBeGreaterThanOrEqual(5);
+    expect(problems).toContain('MAX_JOBS_PER_USER: must be a whole number');
+    expect(() => loadConfig({ MAX_VIDEO_MB: '0' })).toThrow('MAX_VIDEO_MB: must be at least 1');
   });
 
   it('asks for a provider key when none is set', () => {
