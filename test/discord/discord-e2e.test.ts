@@ -139,6 +139,8 @@ describe('Apps > Animate and messages', () => {
   it('continues from a finished video when someone replies to it without an image', async () => {
     const { response } = await video([{ name: 'prompt', type: STRING, value: 'a paper boat on a stream' }, { name: 'aspect_ratio', type: STRING, value: '9:16' }]);
     const first = await w.discord.waitFor(() => videoFor(w, response.messageId!), 20_000);
+    // Reply once the bot has finished delivering (as a person would, seconds later).
+    await w.discord.waitFor(() => w.discord.messages.get(response.messageId!)!.content.includes('✅ Done'));
     const reply = w.discord.userMessage({ content: 'now at night --seed 7', mentionBot: true, referenceId: first.id });
     const progress = await w.discord.waitFor(() => botMessages(w).find((m) => m.messageReference?.message_id === reply.id));
     await w.discord.waitFor(() => videoFor(w, progress.id), 20_000);
@@ -179,8 +181,10 @@ describe('buttons', () => {
     expect(w.discord.messages.get(vid.id)!.deleted).toBe(false);
 
     const mod = w.discord.clickButton({ messageId: vid.id, customId: `sd:delete:${jobId}`, userId: IDS.bob, permissions: MANAGE_MESSAGES });
-    await w.discord.waitFor(() => w.discord.interactionResponses.get(mod.id));
+    const ack = await w.discord.waitFor(() => w.discord.interactionResponses.get(mod.id));
+    expect(ack.type).toBe(5);
     await w.discord.waitFor(() => w.discord.messages.get(vid.id)!.deleted);
+    await w.discord.waitFor(() => w.discord.messages.get(ack.messageId!)?.content === 'Deleted.');
   });
 
   it('opens "Animate again" with the old prompt and makes a new take', async () => {

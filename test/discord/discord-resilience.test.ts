@@ -62,7 +62,11 @@ describe('Discord when things change under a job', () => {
     const bob = w.discord.clickButton({ messageId: progressId, customId: cancelId, userId: IDS.bob });
     expect(content(await w.discord.waitFor(() => w.discord.interactionResponses.get(bob.id)))).toContain('Only the person who asked');
     const alice = w.discord.clickButton({ messageId: progressId, customId: cancelId });
-    expect(content(await w.discord.waitFor(() => w.discord.interactionResponses.get(alice.id)))).toContain('may still finish the job and charge');
+    // Deferred at once (ephemeral), then edited with the outcome.
+    const deferred = await w.discord.waitFor(() => w.discord.interactionResponses.get(alice.id));
+    expect(deferred.type).toBe(5);
+    await w.discord.waitFor(() => w.discord.messages.get(deferred.messageId!)?.content.includes('may still finish the job and charge'));
+    expect(w.discord.messages.get(deferred.messageId!)!.flags! & 64).toBe(64);
     await w.discord.waitFor(() => w.discord.messages.get(progressId)!.content.startsWith('🛑'));
     expect(w.discord.messages.get(progressId)!.components).toEqual([]);
     await new Promise((res) => setTimeout(res, 2500));

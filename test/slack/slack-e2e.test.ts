@@ -212,6 +212,8 @@ describe('buttons', () => {
     await until(() => videoIn(w, GENERAL, progress.ts), 20_000);
     const buttons = await until(() => botPosts(w, GENERAL, progress.ts).find((m) => JSON.stringify(m.blocks ?? []).includes(ACTIONS.reroll)), 20_000);
     const jobId = /"action_id":"sd_reroll","value":"([\w-]+)"/.exec(JSON.stringify(buttons.blocks))![1]!;
+    // Delivery is finished (and recorded) once the progress message says so.
+    await until(() => w.slack.messages.find((m) => m.ts === progress.ts)!.text.includes('Done'));
     return { progress, buttons, jobId };
   }
 

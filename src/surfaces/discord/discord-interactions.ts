@@ -77,7 +77,8 @@ export function createInteractionHandler(d: InteractionDeps) {
 
   async function refuse(i: Repliable | MessageContextMenuCommandInteraction, err: unknown) {
     const text = errorText(userMessageFor(err));
-    if (i.replied || i.deferred) await i.followUp({ content: text, flags: MessageFlags.Ephemeral });
+    if (i.deferred && !i.replied) await i.editReply({ content: text });
+    else if (i.replied) await i.followUp({ content: text, flags: MessageFlags.Ephemeral });
     else await i.reply({ content: text, flags: MessageFlags.Ephemeral });
   }
 
@@ -169,13 +170,16 @@ export function createInteractionHandler(d: InteractionDeps) {
     switch (parsed.action) {
       case 'cancel':
         if (!mine && !isModerator(i)) throw new UserFacingError('forbidden', 'Only the person who asked for this video (or a moderator) can cancel it.');
+        // Answer inside Discord's 3 s first: cancelling edits the progress message over REST.
+        await i.deferReply({ flags: MessageFlags.Ephemeral });
         await d.service.cancel(job.id, { id: i.user.id, force: isModerator(i) });
-        await i.reply({ content: 'Stopped. The provider may still finish the job and charge for it.', flags: MessageFlags.Ephemeral });
+        await i.editReply({ content: 'Stopped. The provider may still finish the job and charge for it.' });
         return;
       case 'delete':
         if (!mine && !isModerator(i)) throw new UserFacingError('forbidden', 'Only the person who asked for this video, or someone with Manage Messages, can delete it.');
+        await i.deferReply({ flags: MessageFlags.Ephemeral });
         await d.rest.delete(Routes.channelMessage(i.channelId, i.message.id));
-        await i.reply({ content: 'Deleted.', flags: MessageFlags.Ephemeral });
+        await i.editReply({ content: 'Deleted.' });
         return;
       case 'reroll':
         await startJob(d, context(i, rerunInput(job)));
