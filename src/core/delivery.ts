@@ -10,32 +10,29 @@ import { join } from 'node:path';
 import type { Clock } from './clock.js';
 import { DownloadError } from './errors.js';
 import type { JobRecord } from './job.js';
+import type { Live } from './live-job.js';
 import type { Logger } from './logger.js';
 import type { ChatSurface, JobSummary, VideoFetcher } from './ports.js';
 import { SurfaceGoneError, SurfaceTooLargeError } from './ports.js';
 
-interface LiveLike {
-  job: JobRecord;
-}
-
-export function createDelivery<L extends LiveLike>(d: {
+export function createDelivery(d: {
   clock: Clock;
   logger: Logger;
   fetcher: VideoFetcher;
   config: { workDir: string; maxVideoBytes: number; maxDeliveryAttempts: number };
   surfaceOf(job: JobRecord): ChatSurface | undefined;
   summary(job: JobRecord): JobSummary;
-  save(l: L, patch: Partial<JobRecord>): Promise<void>;
-  fail(l: L, code: string, text: string): Promise<void>;
-  delivered(l: L): Promise<void>;
-  retryLater(l: L, ms: number): void;
-  progress(l: L): Promise<void>;
+  save(l: Live, patch: Partial<JobRecord>): Promise<void>;
+  fail(l: Live, code: string, text: string): Promise<void>;
+  delivered(l: Live): Promise<void>;
+  retryLater(l: Live, ms: number): void;
+  progress(l: Live): Promise<void>;
   backoff(attempt: number): number;
 }) {
   const videoDir = join(d.config.workDir, 'videos');
 
   /** Returns the local file and its size, or the reason there is none. */
-  async function fetchVideo(l: L): Promise<{ path?: string; bytes?: number; tooLarge?: boolean }> {
+  async function fetchVideo(l: Live): Promise<{ path?: string; bytes?: number; tooLarge?: boolean }> {
     const video = l.job.result!.video;
     if (video.kind === 'file') return { path: video.path, bytes: video.bytes };
     const path = join(videoDir, `${l.job.id}.mp4`);
@@ -45,7 +42,7 @@ export function createDelivery<L extends LiveLike>(d: {
     return { path, bytes: got.bytes };
   }
 
-  async function deliver(l: L): Promise<void> {
+  async function deliver(l: Live): Promise<void> {
     const job = l.job;
     const surface = d.surfaceOf(job);
     if (!surface || !job.result) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BUILTIN_MODELS, createCatalogue } from '../../src/core/catalogue.js';
 import { loadConfig, slackSocketMode } from '../../src/config.js';
 import { ConfigError } from '../../src/core/errors.js';
-import { renderSlack } from '../../src/surfaces/slack/slack-format.js';
+import { progressLine, renderSlack } from '../../src/surfaces/slack/slack-format.js';
 import { MODAL_BLOCKS, fieldFor, readModal, videoModal } from '../../src/surfaces/slack/slack-modal.js';
 import { parseSlackRef, slackDmRef, slackRef } from '../../src/surfaces/slack/slack-refs.js';
 import { sampleMessages } from '../surfaces/chat-surface-contract.js';
@@ -60,6 +60,13 @@ describe('Slack messages', () => {
     expect(renderSlack(sampleMessages.link).blocks.map((b) => JSON.stringify(b)).join()).toContain('<https://cdn.example/v.mp4|Download it here>');
     expect(renderSlack(sampleMessages.failed).blocks).toHaveLength(2);
   });
+  it('writes progress in Slack mrkdwn with Slack emoji', () => {
+    expect(progressLine({ jobId: 'j', phase: 'queued', queuePosition: 3, elapsedSeconds: 4 })).toBe(':hourglass_flowing_sand: *Waiting for a free slot* · #3 in the queue · 0:04 elapsed');
+    expect(progressLine(sampleMessages.progress.kind === 'progress' ? sampleMessages.progress.progress : (undefined as never))).toBe(
+      ':clapper: *Rendering* · 25%\n`████░░░░░░░░░░` 0:12 elapsed · ~0:30 left',
+    );
+  });
+
   it('escapes prompts so they cannot ping or link', () => {
     const m = renderSlack({ ...sampleMessages.failed, job: { ...sampleMessages.failed.job, prompt: '<!channel> & <@U1>' } });
     expect(JSON.stringify(m.blocks)).toContain('&lt;!channel&gt; &amp; &lt;@U1&gt;');

@@ -1,5 +1,5 @@
 /** Formatting shared by every surface; each platform adds its own markup. */
-import type { JobSummary } from '../../core/ports.js';
+import type { JobSummary, ProgressView } from '../../core/ports.js';
 
 /** `m:ss`. */
 export function clock(seconds: number): string {
@@ -26,4 +26,31 @@ export function jobFacts(job: JobSummary, credits: number | undefined, mark: { b
   parts.push(`seed ${mark.code(String(job.seed))}`);
   if (credits !== undefined) parts.push(`${credits.toLocaleString('en-US')} credits`);
   return parts.join(' · ');
+}
+
+/** How a chat platform marks up a progress message. */
+export interface ProgressMarkup {
+  bold(text: string): string;
+  icons: { queued: string; submitting: string; fetching: string; rendering: string; warning: string };
+}
+
+/** A chat progress message: status, bar, elapsed and remaining time, queue position, anomalies. */
+export function progressMessage(p: ProgressView, m: ProgressMarkup): string {
+  const elapsed = `${clock(p.elapsedSeconds)} elapsed`;
+  switch (p.phase) {
+    case 'queued':
+      return `${m.icons.queued} ${m.bold('Waiting for a free slot')}${p.queuePosition ? ` · #${p.queuePosition} in the queue` : ''} · ${elapsed}`;
+    case 'submitting':
+      return `${m.icons.submitting} ${m.bold('Sending to the video service…')} · ${elapsed}`;
+    case 'downloading':
+    case 'delivering':
+      return `${m.icons.fetching} ${m.bold('Fetching the video…')} · ${elapsed}`;
+    case 'rendering': {
+      const pct = p.percent ?? 0;
+      const left = p.remainingSeconds === undefined ? '' : p.remainingSeconds > 0 ? ` · ~${clock(p.remainingSeconds)} left` : ' · any moment now';
+      const status = p.providerStatus === 'queued' || p.providerStatus === 'waiting' ? 'Queued at the provider' : 'Rendering';
+      const anomaly = p.anomaly ? `\n${m.icons.warning} The provider reported something unexpected (${p.anomaly}); still watching.` : '';
+      return `${m.icons.rendering} ${m.bold(status)} · ${pct}%\n\`${bar(pct)}\` ${elapsed}${left}${anomaly}`;
+    }
+  }
 }

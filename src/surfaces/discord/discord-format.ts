@@ -1,6 +1,7 @@
 /** What the bot's Discord messages look like: plain content plus buttons. */
 import type { JobSummary, ProgressView, SurfaceMessage } from '../../core/ports.js';
-import { bar, clock, jobFacts, quotePrompt } from '../common/format.js';
+import { bar, clock, jobFacts, progressMessage, quotePrompt } from '../common/format.js';
+import type { ProgressMarkup } from '../common/format.js';
 import { buttonId } from './discord-refs.js';
 
 export { bar, clock };
@@ -26,25 +27,12 @@ export function megabytes(bytes: number): string {
 const quote = (prompt: string) => quotePrompt(prompt);
 const describe = (job: JobSummary, credits?: number) => jobFacts(job, credits, { bold: (t) => `**${t}**`, code: (t) => `\`${t}\`` });
 
-export function progressText(p: ProgressView): string {
-  const elapsed = `${clock(p.elapsedSeconds)} elapsed`;
-  switch (p.phase) {
-    case 'queued':
-      return `⏳ **Waiting for a free slot**${p.queuePosition ? ` · #${p.queuePosition} in the queue` : ''} · ${elapsed}`;
-    case 'submitting':
-      return `📨 **Sending to the video service…** · ${elapsed}`;
-    case 'downloading':
-    case 'delivering':
-      return `📥 **Fetching the video…** · ${elapsed}`;
-    case 'rendering': {
-      const pct = p.percent ?? 0;
-      const left = p.remainingSeconds === undefined ? '' : p.remainingSeconds > 0 ? ` · ~${clock(p.remainingSeconds)} left` : ' · any moment now';
-      const status = p.providerStatus === 'queued' || p.providerStatus === 'waiting' ? 'Queued at the provider' : 'Rendering';
-      const anomaly = p.anomaly ? `\n⚠️ The provider reported something unexpected (${p.anomaly}); still watching.` : '';
-      return `🎬 **${status}** · ${pct}%\n\`${bar(pct)}\` ${elapsed}${left}${anomaly}`;
-    }
-  }
-}
+const MARKUP: ProgressMarkup = {
+  bold: (t) => `**${t}**`,
+  icons: { queued: '⏳', submitting: '📨', fetching: '📥', rendering: '🎬', warning: '⚠️' },
+};
+
+export const progressText = (p: ProgressView): string => progressMessage(p, MARKUP);
 
 const resultButtons = (jobId: string) => [
   {

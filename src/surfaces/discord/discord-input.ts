@@ -15,6 +15,11 @@ export interface AttachmentFacts {
   height?: number | null;
 }
 
+/** The facts Discord declares about an attachment (discord.js Attachment or the raw API shape). */
+export function attachmentFacts(a: { url: string; name?: string | null; contentType?: string | null; size?: number | null; width?: number | null; height?: number | null }): AttachmentFacts {
+  return { url: a.url, name: a.name, contentType: a.contentType, size: a.size, width: a.width, height: a.height };
+}
+
 const IMAGE_EXT = /\.(jpe?g|png|webp|gif|bmp|tiff?)(\?|$)/i;
 
 export function isImage(a: AttachmentFacts): boolean {

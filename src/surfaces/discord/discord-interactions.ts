@@ -19,8 +19,7 @@ import type { GenerationInput, ImageInput } from '../../core/request.js';
 import { PROMPT_MAX_CHARS, inputFromRequest } from '../../core/request.js';
 import { handleAdmin } from './discord-admin.js';
 import { errorText } from './discord-format.js';
-import type { AttachmentFacts } from './discord-input.js';
-import { firstImage, imageFromAttachment } from './discord-input.js';
+import { attachmentFacts, firstImage, imageFromAttachment } from './discord-input.js';
 import { parseButtonId } from './discord-refs.js';
 import type { StartContext, StartDeps } from './discord-start-job.js';
 import { startJob } from './discord-start-job.js';
@@ -42,10 +41,6 @@ function isModerator(i: Interaction): boolean {
 function attachmentLimit(i: Interaction): number | undefined {
   const v = (i as unknown as { attachmentSizeLimit?: number }).attachmentSizeLimit;
   return typeof v === 'number' && v > 0 ? v : undefined;
-}
-
-function facts(a: { url: string; name?: string | null; contentType?: string | null; size?: number | null; width?: number | null; height?: number | null }): AttachmentFacts {
-  return { url: a.url, name: a.name, contentType: a.contentType, size: a.size, width: a.width, height: a.height };
 }
 
 export function createInteractionHandler(d: InteractionDeps) {
@@ -94,15 +89,15 @@ export function createInteractionHandler(d: InteractionDeps) {
       ...(o.getString('aspect_ratio') ? { aspectRatio: o.getString('aspect_ratio')! } : {}),
       ...(o.getInteger('seed') !== null ? { seed: o.getInteger('seed')! } : {}),
       ...(o.getBoolean('fixed_camera') ? { fixedCamera: true } : {}),
-      ...(image ? { image: imageFromAttachment(facts(image), 'image', d.cdnHosts) } : {}),
-      ...(last ? { lastFrame: imageFromAttachment(facts(last), 'last frame', d.cdnHosts) } : {}),
+      ...(image ? { image: imageFromAttachment(attachmentFacts(image), 'image', d.cdnHosts) } : {}),
+      ...(last ? { lastFrame: imageFromAttachment(attachmentFacts(last), 'last frame', d.cdnHosts) } : {}),
     };
     await startJob(d, context(i, input));
   }
 
   async function onAnimateCommand(i: MessageContextMenuCommandInteraction) {
     const target = i.targetMessage;
-    const found = firstImage([...target.attachments.values()].map(facts));
+    const found = firstImage([...target.attachments.values()].map(attachmentFacts));
     if (!found) throw new UserFacingError('no_image', 'That message has no image to animate.');
     const image = imageFromAttachment(found, 'image', d.cdnHosts);
     for (const [k, v] of pendingAnimate) if (v.expires < now()) pendingAnimate.delete(k);

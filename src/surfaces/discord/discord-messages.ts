@@ -12,7 +12,7 @@ import type { GenerationInput } from '../../core/request.js';
 import { inputFromRequest } from '../../core/request.js';
 import { parseInlineFlags } from '../common/inline-flags.js';
 import { errorText } from './discord-format.js';
-import { firstImage, imageFromAttachment } from './discord-input.js';
+import { attachmentFacts, firstImage, imageFromAttachment } from './discord-input.js';
 import type { StartDeps } from './discord-start-job.js';
 import { startJob } from './discord-start-job.js';
 import { jobOfMessage } from './discord-surface.js';
@@ -41,7 +41,7 @@ export function createMessageHandler(d: MessageDeps) {
   async function build(m: Message, text: string, previous: JobRecord | undefined): Promise<GenerationInput | undefined> {
     const parsed = parseInlineFlags(text, d.catalogue.aliases());
     if (parsed.problems.length) throw new UserFacingError('bad_flags', `${parsed.problems.join('; ')}. ${USAGE}`);
-    const attachment = firstImage([...m.attachments.values()].map((a) => ({ url: a.url, name: a.name, contentType: a.contentType, size: a.size, width: a.width, height: a.height })));
+    const attachment = firstImage([...m.attachments.values()].map(attachmentFacts));
     const image = attachment ? imageFromAttachment(attachment, 'image', d.cdnHosts) : undefined;
     if (previous && !image) {
       const alias = d.catalogue.byId(previous.request.modelId)?.alias ?? 'lite';

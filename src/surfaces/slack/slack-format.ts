@@ -1,6 +1,7 @@
 /** Block Kit for the bot's Slack messages. */
 import type { JobSummary, ProgressView, SurfaceMessage } from '../../core/ports.js';
-import { bar, clock, jobFacts, quotePrompt } from '../common/format.js';
+import { clock, jobFacts, progressMessage, quotePrompt } from '../common/format.js';
+import type { ProgressMarkup } from '../common/format.js';
 import { ACTIONS } from './slack-refs.js';
 
 export interface SlackPayload {
@@ -28,25 +29,12 @@ export const quote = (prompt: string) => quotePrompt(escape(prompt));
 
 export const describeJob = (job: JobSummary, credits?: number) => jobFacts(job, credits, { bold: (t) => `*${t}*`, code: (t) => `\`${t}\`` });
 
-export function progressLine(p: ProgressView): string {
-  const elapsed = `${clock(p.elapsedSeconds)} elapsed`;
-  switch (p.phase) {
-    case 'queued':
-      return `:hourglass_flowing_sand: *Waiting for a free slot*${p.queuePosition ? ` · #${p.queuePosition} in the queue` : ''} · ${elapsed}`;
-    case 'submitting':
-      return `:incoming_envelope: *Sending to the video service…* · ${elapsed}`;
-    case 'downloading':
-    case 'delivering':
-      return `:inbox_tray: *Fetching the video…* · ${elapsed}`;
-    case 'rendering': {
-      const pct = p.percent ?? 0;
-      const left = p.remainingSeconds === undefined ? '' : p.remainingSeconds > 0 ? ` · ~${clock(p.remainingSeconds)} left` : ' · any moment now';
-      const status = p.providerStatus === 'queued' || p.providerStatus === 'waiting' ? 'Queued at the provider' : 'Rendering';
-      const anomaly = p.anomaly ? `\n:warning: The provider reported something unexpected (${p.anomaly}); still watching.` : '';
-      return `:clapper: *${status}* · ${pct}%\n\`${bar(pct)}\` ${elapsed}${left}${anomaly}`;
-    }
-  }
-}
+const MARKUP: ProgressMarkup = {
+  bold: (t) => `*${t}*`,
+  icons: { queued: ':hourglass_flowing_sand:', submitting: ':incoming_envelope:', fetching: ':inbox_tray:', rendering: ':clapper:', warning: ':warning:' },
+};
+
+export const progressLine = (p: ProgressView): string => progressMessage(p, MARKUP);
 
 export function resultActions(jobId: string) {
   return {
