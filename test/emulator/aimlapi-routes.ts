@@ -31,6 +31,10 @@ export function isAimlPoll(method: string, pathname: string): boolean {
   return method === 'GET' && GENERATION_PATHS[pathname] !== undefined;
 }
 
+export function isAimlCreate(method: string, pathname: string): boolean {
+  return method === 'POST' && GENERATION_PATHS[pathname] !== undefined;
+}
+
 /** The AIML error envelope, used for every error answered by the AIML server. */
 export function aimlError(
   ex: Exchange,

@@ -1,5 +1,6 @@
-// Fault injection: a list of one-shot (or N-shot) faults matched in insertion order.
-import type { Fault, FaultKind, RecordedService } from './types.js';
+// Fault injection: a list of one-shot (or N-shot) faults matched in insertion order, plus an optional chaos
+// function asked about every request no queued fault matched.
+import type { AppliedFault, ChaosFn, ChaosRequest, Fault, FaultKind, RecordedService } from './types.js';
 
 export interface FaultTarget {
   service: RecordedService;
@@ -20,6 +21,8 @@ const SERVICES: readonly RecordedService[] = ['aimlapi', 'segmind', 'cdn'];
 
 export class FaultStore {
   private active: ActiveFault[] = [];
+  /** Asked about every request that no queued fault matched; not removed by clear(). */
+  chaos: ChaosFn | undefined;
 
   add(fault: Fault): void {
     const problem = faultProblem(fault);
@@ -43,6 +46,20 @@ export class FaultStore {
     hit.remaining -= 1;
     if (hit.remaining <= 0) this.active.splice(index, 1);
     return hit.fault;
+  }
+
+  /**
+   * The fault for this request: the first matching queued fault (consuming one use), else what the chaos function
+   * returns. Throws a TypeError when the chaos function returns an invalid fault.
+   */
+  next(req: ChaosRequest): AppliedFault | undefined {
+    const queued = this.take(req);
+    if (queued) return { ...queued, source: 'queued' };
+    const chaos = this.chaos?.(req);
+    if (chaos === undefined) return undefined;
+    const problem = faultProblem(chaos);
+    if (problem) throw new TypeError(`Invalid chaos fault: ${problem}`);
+    return { ...chaos, source: 'chaos' };
   }
 }
 
@@ -80,8 +97,12 @@ export function faultProblem(value: unknown): string | undefined {
       if (f['retryAfterSeconds'] !== undefined && !isNonNegNumber(f['retryAfterSeconds'])) {
         return 'retryAfterSeconds must be a number >= 0';
       }
+      if (f['ms'] !== undefined && !isNonNegNumber(f['ms'])) return 'ms must be a number >= 0';
       return undefined;
     }
+    case 'reset':
+      if (f['ms'] !== undefined && !isNonNegNumber(f['ms'])) return 'ms must be a number >= 0';
+      return undefined;
     case 'delay':
     case 'slowBody':
       if (!isNonNegNumber(f['ms'])) return `${String(f['kind'])} fault needs ms >= 0`;

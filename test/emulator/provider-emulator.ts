@@ -4,29 +4,43 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { aimlError, handleAimlapi, isAimlPoll } from './aimlapi-routes.js';
+import { aimlError, handleAimlapi, isAimlCreate, isAimlPoll } from './aimlapi-routes.js';
 import { handleControl } from './control.js';
 import { FaultStore } from './faults.js';
 import { BodyTooLargeError, flatHeaders, parseBody, readBody, sendJson } from './http-util.js';
 import type { Exchange } from './http-util.js';
-import { handleSegmind, segmindError } from './segmind-routes.js';
+import { handleSegmind, isSegmindCreate, isSegmindPoll, segmindError } from './segmind-routes.js';
 import { defaultSettings, makeSleeper, newSigningKey } from './state.js';
 import type { EmulatorState } from './state.js';
-import type { EmulatorOptions, Fault, ProviderEmulator, RecordedRequest, RecordedService, Service } from './types.js';
+import type {
+  EmulatorOptions,
+  Fault,
+  ProviderEmulator,
+  RecordedRequest,
+  RecordedService,
+  RequestFilter,
+  RequestKind,
+  Service,
+} from './types.js';
 import { xmlError } from './video-host.js';
 
 export type {
+  AppliedFault,
+  ChaosFn,
+  ChaosRequest,
   EmulatorCredits,
   EmulatorJob,
   EmulatorOptions,
   EmulatorSettings,
   Fault,
   FaultKind,
+  FaultSource,
   ProviderEmulator,
   RecordedRequest,
   RecordedService,
   RenderJobInfo,
   RequestFilter,
+  RequestKind,
   Service,
 } from './types.js';
 
@@ -40,6 +54,27 @@ function classify(server: Service, pathname: string): RecordedService {
   if (server === 'aimlapi' && pathname.startsWith('/cdn/')) return 'cdn';
   if (server === 'segmind' && pathname.startsWith('/outputs/')) return 'cdn';
   return server;
+}
+
+function requestKind(server: Service, service: RecordedService, method: string, pathname: string): RequestKind {
+  if (service === 'cdn') return 'download';
+  if (server === 'aimlapi') {
+    if (isAimlCreate(method, pathname)) return 'create';
+    return isAimlPoll(method, pathname) ? 'poll' : 'other';
+  }
+  if (isSegmindCreate(method, pathname)) return 'create';
+  return isSegmindPoll(method, pathname) ? 'poll' : 'other';
+}
+
+function matchesFilter(r: RecordedRequest, filter: RequestFilter): boolean {
+  return (
+    (filter.service === undefined || r.service === filter.service) &&
+    (filter.method === undefined || r.method === filter.method.toUpperCase()) &&
+    (filter.pathIncludes === undefined || r.path.includes(filter.pathIncludes)) &&
+    (filter.kind === undefined || r.kind === filter.kind) &&
+    (filter.faulted === undefined || (r.fault !== undefined) === filter.faulted) &&
+    (filter.faultSource === undefined || r.fault?.source === filter.faultSource)
+  );
 }
 
 function sendFaultStatus(ex: Exchange, service: RecordedService, fault: Fault): Promise<void> {
@@ -84,6 +119,7 @@ async function dispatch(
   const method = (req.method ?? 'GET').toUpperCase();
   const parsed = parseBody(raw, req.headers['content-type']);
   const service = classify(server, url.pathname);
+  const kind = requestKind(server, service, method, url.pathname);
   const record: RecordedRequest = {
     service,
     method,
@@ -93,6 +129,7 @@ async function dispatch(
     body: parsed.body,
     at: state.opts.now(),
     status: 0,
+    kind,
   };
   const ex: Exchange = { req, res, state, method, pathname: url.pathname, query: record.query, body: parsed.body, record, requestId };
   if (parsed.error !== undefined) ex.bodyError = parsed.error;
@@ -103,13 +140,25 @@ async function dispatch(
   state.requests.push(record);
   try {
     const isPoll = server === 'aimlapi' && isAimlPoll(method, url.pathname);
-    const fault = state.faults.take({ service, method, path: record.path, isAimlPoll: isPoll });
+    // Faults are applied before any handler runs: a 'status' or 'reset' fault on a create never creates a job.
+    const fault = state.faults.next({
+      service,
+      method,
+      path: record.path,
+      pathname: url.pathname,
+      kind,
+      isAimlPoll: isPoll,
+      body: parsed.body,
+    });
+    if (fault) record.fault = fault;
     switch (fault?.kind) {
       case 'reset':
         record.status = 0;
+        if (fault.ms !== undefined && !(await state.sleep(fault.ms))) return;
         req.socket.destroy();
         return;
       case 'status':
+        if (fault.ms !== undefined && !(await state.sleep(fault.ms))) return;
         await sendFaultStatus(ex, service, fault);
         return;
       case 'delay':
@@ -183,6 +232,7 @@ export async function startProviderEmulator(opts: EmulatorOptions = {}): Promise
     state.jobs.clear();
     state.requests.length = 0;
     state.faults.clear();
+    state.faults.chaos = undefined;
     Object.assign(state.settings, defaultSettings());
     Object.assign(state.credits, { aimlapi: Infinity, segmind: Infinity });
   };
@@ -223,13 +273,10 @@ export async function startProviderEmulator(opts: EmulatorOptions = {}): Promise
     },
     addFault: (f) => state.faults.add(f),
     clearFaults: () => state.faults.clear(),
-    count: (filter) =>
-      state.requests.filter(
-        (r) =>
-          (filter.service === undefined || r.service === filter.service) &&
-          (filter.method === undefined || r.method === filter.method.toUpperCase()) &&
-          (filter.pathIncludes === undefined || r.path.includes(filter.pathIncludes)),
-      ).length,
+    setChaos: (fn) => {
+      state.faults.chaos = fn;
+    },
+    count: (filter) => state.requests.filter((r) => matchesFilter(r, filter)).length,
     reset,
     async close() {
       sleeper.cancelAll();

@@ -38,10 +38,23 @@ function creditsHeader(state: EmulatorState): Record<string, string> {
   return { 'x-remaining-credits': String(Number.isFinite(left) ? left : 1000) };
 }
 
+const REQUEST_ROUTE = /^\/(v1|v2)\/requests\/([^/]+?)(\/status)?$/;
+const MODEL_ROUTE = /^\/(v1|v2)\/([^/]+)$/;
+
+/** POST /v1|v2/<the Seedance slug> (v1 synchronous, v2 asynchronous). */
+export function isSegmindCreate(method: string, pathname: string): boolean {
+  return method === 'POST' && MODEL_ROUTE.exec(pathname)?.[2] === SEGMIND_SLUG;
+}
+
+/** GET /v1|v2/requests/<id>[/status]. */
+export function isSegmindPoll(method: string, pathname: string): boolean {
+  return method === 'GET' && REQUEST_ROUTE.test(pathname);
+}
+
 export async function handleSegmind(ex: Exchange): Promise<void> {
   if (ex.pathname.startsWith('/outputs/')) return handleSegmindOutput(ex);
-  const requestRoute = /^\/(v1|v2)\/requests\/([^/]+?)(\/status)?$/.exec(ex.pathname);
-  const modelRoute = /^\/(v1|v2)\/([^/]+)$/.exec(ex.pathname);
+  const requestRoute = REQUEST_ROUTE.exec(ex.pathname);
+  const modelRoute = MODEL_ROUTE.exec(ex.pathname);
   if (!requestRoute && !modelRoute) return segmindError(ex, 404);
   if (ex.req.headers['x-api-key'] === undefined || !ex.state.opts.segmindKeys.includes(String(ex.req.headers['x-api-key']))) {
     return segmindError(ex, 401);

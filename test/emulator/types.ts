@@ -60,7 +60,49 @@ export interface RecordedRequest {
   at: number;
   /** HTTP status sent; 0 for a reset (or while the response is still pending). */
   status: number;
+  /** What the request was: a job create, a status/result poll, a video download, or anything else. */
+  kind: RequestKind;
+  /**
+   * The fault this request got (a queued one-shot fault or one the chaos function returned), absent when it was
+   * handled normally. A 'status' or 'reset' fault on a create means no job was created; 'delay', 'slowBody' and
+   * 'statusWord' still handle the request normally afterwards.
+   */
+  fault?: AppliedFault;
 }
+
+/**
+ * 'create': POST to an AIML generations route, or POST to Segmind's /v1|v2/seedance-v1-lite-image-to-video.
+ * 'poll': GET of an AIML generations route (?generation_id=), or GET of Segmind's /v1|v2/requests/<id>[/status].
+ * 'download': a video download (AIML /cdn/…, Segmind /outputs/…). 'other': anything else (wrong routes, methods).
+ */
+export type RequestKind = 'create' | 'poll' | 'download' | 'other';
+
+/** Where a fault came from: the queue of one-shot faults (addFault) or the chaos function (setChaos). */
+export type FaultSource = 'queued' | 'chaos';
+
+/** A fault as applied to one request. */
+export type AppliedFault = Fault & { source: FaultSource };
+
+/** What the chaos function is told about a request (control requests under /__emulator never reach it). */
+export interface ChaosRequest {
+  service: RecordedService;
+  method: string;
+  /** Path including the query string. */
+  path: string;
+  /** Path without the query string. */
+  pathname: string;
+  kind: RequestKind;
+  /** True for an AIML status poll (the only requests a 'statusWord' fault affects). */
+  isAimlPoll: boolean;
+  /** Parsed JSON body (text when not JSON, undefined when empty). */
+  body: unknown;
+}
+
+/**
+ * Called for every request no queued fault matched. Returns undefined to handle the request normally, or a fault
+ * to apply to this one request; its matching fields (service, method, pathIncludes, times) are ignored.
+ */
+export type ChaosFn = (req: ChaosRequest) => Fault | undefined;
 
 export type FaultKind = 'status' | 'reset' | 'delay' | 'slowBody' | 'statusWord';
 
@@ -78,7 +120,11 @@ export interface Fault {
   body?: unknown;
   /** kind 'status': adds Retry-After. */
   retryAfterSeconds?: number;
-  /** kind 'delay': wait before handling normally; kind 'slowBody': delay between body chunks. */
+  /**
+   * kind 'delay': wait before handling normally (longer than the client's timeout = a hang; the request is still
+   * handled afterwards); kind 'slowBody': delay between body chunks; kind 'status' / 'reset' (optional): wait this
+   * long before answering / dropping the connection (a hang that ends in an error or a reset).
+   */
   ms?: number;
   /** kind 'slowBody': chunk size in bytes (default: a quarter of the body, at most 256). */
   chunkBytes?: number;
@@ -104,6 +150,11 @@ export interface RequestFilter {
   service?: string;
   method?: string;
   pathIncludes?: string;
+  kind?: RequestKind;
+  /** true: only requests that got a fault; false: only requests handled without one. */
+  faulted?: boolean;
+  /** Only requests whose fault came from this source (implies faulted). */
+  faultSource?: FaultSource;
 }
 
 export interface ProviderEmulator {
@@ -116,10 +167,16 @@ export interface ProviderEmulator {
   credits: EmulatorCredits;
   settings: EmulatorSettings;
   addFault(f: Fault): void;
+  /** Removes the queued one-shot faults (not the chaos function). */
   clearFaults(): void;
+  /**
+   * Sets (or with undefined removes) the chaos function, asked about every request no queued fault matched.
+   * A fault it returns is validated like addFault's; an invalid one (or a throw) answers that request 500.
+   */
+  setChaos(fn: ChaosFn | undefined): void;
   /** Number of recorded requests matching the filter. */
   count(filter: RequestFilter): number;
-  /** Forget jobs, requests and faults; restore default settings and infinite credits. */
+  /** Forget jobs, requests, faults and the chaos function; restore default settings and infinite credits. */
   reset(): void;
   close(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import { miscRoutes } from './rest-misc.js';
 import { createStandinServer } from './server.js';
 import { IDS, StandinState } from './state.js';
 import type {
+  ChaosFn,
   FaultSpec,
   InteractionResponseRecord,
   MessageCommandInput,
@@ -60,9 +61,18 @@ export interface DiscordStandin {
   deleteMessage(id: string): void;
   /** Marks a channel deleted (later calls → 404 10003) and dispatches CHANNEL_DELETE/THREAD_DELETE. */
   deleteChannel(id: string): void;
-  /** The next `times` matching REST calls answer with status/body/headers, after delayMs (delay only without status). */
+  /**
+   * The next `times` matching REST calls answer with status/body/headers, or drop the connection (reset: true),
+   * after delayMs (delay only, then normal handling, without status and reset).
+   */
   addFault(f: FaultSpec): void;
+  /** Removes the queued faults (not the chaos function). */
   clearFaults(): void;
+  /**
+   * Sets (or with undefined removes) the chaos function, asked about every REST call no queued fault matched; the
+   * fault it returns applies to that call only. An invalid fault (or a throw) answers that call 500.
+   */
+  setChaos(fn: ChaosFn | undefined): void;
   /** Sends op 7 RECONNECT; discord.js then RESUMEs and gets missed events replayed. */
   requestReconnect(): void;
   /** Polls fn every 20 ms until it returns something other than undefined/null/false. Default timeout 10000 ms. */
@@ -103,7 +113,8 @@ export async function startDiscordStandin(opts: StandinOptions = {}): Promise<Di
   const faults = new FaultStore();
   const world: World = { state, gateway };
   const routes = [...miscRoutes(() => baseUrl), ...messageRoutes(), ...interactionRoutes()];
-  const server = createStandinServer({ ...world, routes, faults });
+  const closing = new AbortController();
+  const server = createStandinServer({ ...world, routes, faults, closing: closing.signal });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
@@ -135,11 +146,15 @@ export async function startDiscordStandin(opts: StandinOptions = {}): Promise<Di
     deleteChannel: (id) => deleteChannel(world, id),
     addFault: (f) => faults.add(f),
     clearFaults: () => faults.clear(),
+    setChaos: (fn) => {
+      faults.chaos = fn;
+    },
     requestReconnect: () => gateway.requestReconnect(),
     waitFor: (fn, timeoutMs = 10_000) => waitFor(state, fn, timeoutMs),
     async close() {
       if (closed) return;
       closed = true;
+      closing.abort();
       await gateway.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

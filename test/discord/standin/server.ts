@@ -1,4 +1,4 @@
-// HTTP plumbing: /api/v10 REST (auth, faults, recording, rate-limit headers) and the /gateway upgrade.
+// HTTP plumbing: /api/v10 REST (auth, faults and chaos, recording, rate-limit headers) and the /gateway upgrade.
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -18,6 +18,21 @@ const MAX_BODY_BYTES = 128 * 1024 * 1024;
 export interface ServerDeps extends World {
   routes: Route[];
   faults: FaultStore;
+  /** Aborted when the stand-in closes: cuts fault delays short. */
+  closing?: AbortSignal;
+}
+
+/** route() result: destroy the connection without answering. */
+const RESET = Symbol('reset');
+
+/** Waits ms; false when the stand-in closed meanwhile. */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, signal === undefined ? undefined : { signal });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function createStandinServer(deps: ServerDeps): Server {
@@ -69,7 +84,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     at: Date.now(),
   };
   const raw = await readBody(req);
-  let reply: RestReply;
+  let reply: RestReply | typeof RESET;
   let parsed: ParsedBody = { json: undefined, files: [], recorded: undefined };
   try {
     if (raw === undefined) throw fail.tooLarge();
@@ -78,6 +93,11 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     reply = await route(deps, { method, path, inApi, call, parsed, fullPath: url.pathname });
   } catch (err) {
     reply = errorReply(err);
+  }
+  if (reply === RESET) {
+    deps.state.calls.push(call);
+    req.socket.destroy();
+    return;
   }
   call.status = reply.status;
   deps.state.calls.push(call);
@@ -99,13 +119,21 @@ interface RouteInput {
   parsed: ParsedBody;
 }
 
-async function route(deps: ServerDeps, input: RouteInput): Promise<RestReply> {
+async function route(deps: ServerDeps, input: RouteInput): Promise<RestReply | typeof RESET> {
   const { method, path, call, parsed } = input;
-  const fault = deps.faults.take(method, input.inApi ? path : input.fullPath);
-  if (fault && fault.delayMs > 0) await sleep(fault.delayMs);
+  const match = input.inApi ? matchRoute(deps.routes, method, path) : undefined;
+  const fault = deps.faults.next({
+    method,
+    path: input.inApi ? path : input.fullPath,
+    query: call.query,
+    ...(typeof match === 'object' ? { route: match.route.pattern } : {}),
+    body: parsed.json,
+  });
+  if (fault) call.fault = fault.fault;
+  if (fault && fault.delayMs > 0 && !(await pause(fault.delayMs, deps.closing))) return RESET;
+  if (fault?.reset === true) return RESET;
   if (fault?.response) return { status: fault.response.status, body: fault.response.body, headers: fault.response.headers };
   if (!input.inApi) throw fail.notFound();
-  const match = matchRoute(deps.routes, method, path);
   if (match === undefined) throw fail.notFound();
   if (match === 'method-not-allowed') throw fail.methodNotAllowed();
   if (match.route.auth && call.auth !== `Bot ${deps.state.token}`) throw fail.unauthorized();

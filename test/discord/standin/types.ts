@@ -78,8 +78,11 @@ export interface RecordedCall {
   auth?: string;
   /** Parsed JSON, or { payload_json, files } for multipart. */
   body: unknown;
+  /** HTTP status answered; 0 for a reset (connection dropped without a response). */
   status: number;
   at: number;
+  /** The fault this call got (queued with addFault, or returned by the chaos function); absent when handled normally. */
+  fault?: AppliedFault;
 }
 
 export interface StandinChannel {
@@ -100,7 +103,12 @@ export interface InteractionResponseRecord {
   messageId?: string;
 }
 
-/** A REST fault: the next `times` (default 1) matching calls answer with `status`/`body`, after `delayMs`. Without `status` the call is only delayed. */
+/**
+ * A REST fault: the next `times` (default 1) matching calls answer with `status`/`body`, after `delayMs`. Without
+ * `status` (and without `reset`) the call is only delayed, then handled normally; a delay longer than the client's
+ * timeout is a hang. A 429 gets Discord's `retry-after` header and, by default, the body
+ * `{message, retry_after: 0.05, global: false}` (the header follows a given body's `retry_after`).
+ */
 export interface FaultSpec {
   method?: string;
   pathIncludes?: string;
@@ -109,7 +117,33 @@ export interface FaultSpec {
   body?: unknown;
   headers?: Record<string, string>;
   delayMs?: number;
+  /** After `delayMs`, destroy the connection without answering (a connection reset). Not combinable with `status`. */
+  reset?: boolean;
 }
+
+/** Where a fault came from: the queue of one-shot faults (addFault) or the chaos function (setChaos). */
+export type FaultSource = 'queued' | 'chaos';
+
+/** A fault as applied to one REST call. */
+export type AppliedFault = FaultSpec & { source: FaultSource };
+
+/** What the chaos function is told about a REST call (gateway upgrades never reach it). */
+export interface ChaosRequest {
+  method: string;
+  /** Decoded path relative to /api/v10 (as in RecordedCall.path); the whole path for requests outside /api/v10. */
+  path: string;
+  query: Record<string, string>;
+  /** The matched route pattern, e.g. '/channels/:channelId/messages' or '/interactions/:interactionId/:token/callback'. */
+  route?: string;
+  /** The JSON payload (payload_json for multipart), undefined when there is none. */
+  body: unknown;
+}
+
+/**
+ * Called for every REST call no queued fault matched. Returns undefined to handle the call normally, or a fault for
+ * this one call; its matching fields (method, pathIncludes, times) are ignored.
+ */
+export type ChaosFn = (req: ChaosRequest) => FaultSpec | undefined;
 
 /** Declared facts about an attachment a user supplies. */
 export interface AttachmentSeed {

@@ -1,4 +1,4 @@
-// HTTP plumbing: /api/<method> (auth, scopes, faults, recording), /upload/<id>, /files-pri/…, /hooks/response/….
+// HTTP plumbing: /api/<method> (auth, scopes, faults and chaos, recording), /upload/<id>, /files-pri/…, /hooks/response/….
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -39,9 +39,30 @@ interface Reply {
   recorded: unknown;
 }
 
-export function createStandinServer(world: SlackWorld, faults: FaultStore): Server {
+/** withFault result: destroy the connection without answering. */
+const RESET = Symbol('reset');
+
+/** Waits ms; false when the stand-in closed meanwhile. */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, signal === undefined ? undefined : { signal });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface FaultContext {
+  faults: FaultStore;
+  /** Aborted when the stand-in closes: cuts fault delays short. */
+  closing: AbortSignal | undefined;
+  call: RecordedCall;
+  httpMethod: string;
+}
+
+export function createStandinServer(world: SlackWorld, faults: FaultStore, closing?: AbortSignal): Server {
   return createServer((req, res) => {
-    handle(world, faults, req, res).catch((err: unknown) => {
+    handle(world, faults, closing, req, res).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`stand-in error: ${(err as Error).message}`);
     });
@@ -62,7 +83,7 @@ function fromRaw(r: RawReply): Reply {
   return { ...r, recorded };
 }
 
-async function handle(world: SlackWorld, faults: FaultStore, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(world: SlackWorld, faults: FaultStore, closing: AbortSignal | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const httpMethod = (req.method ?? 'GET').toUpperCase();
   const path = url.pathname;
@@ -71,27 +92,28 @@ async function handle(world: SlackWorld, faults: FaultStore, req: IncomingMessag
   const raw = await readBody(req);
   const call: RecordedCall = { method: '', path, ...(auth !== undefined ? { auth } : {}), args: {}, status: 0, response: undefined, at: Date.now() };
 
-  let reply: Reply;
+  const fx: FaultContext = { faults, closing, call, httpMethod };
+  let reply: Reply | typeof RESET;
   if (path.startsWith('/api/')) {
     call.method = path.slice('/api/'.length);
-    reply = await withFault(faults, call.method, world, () => apiCall(world, call, httpMethod, raw, contentType, url.searchParams));
+    reply = await withFault(fx, world, () => apiCall(world, call, httpMethod, raw, contentType, url.searchParams));
   } else if (httpMethod === 'POST' && path.startsWith('/upload/')) {
     call.method = 'UPLOAD';
-    reply = await withFault(faults, call.method, world, async () => {
+    reply = await withFault(fx, world, async () => {
       const r = await handleUpload(world, decodeURIComponent(path.slice('/upload/'.length)), raw, contentType);
       call.args = r.args;
       return fromRaw(r.reply);
     });
   } else if ((httpMethod === 'GET' || httpMethod === 'HEAD') && path.startsWith('/files-pri/')) {
     call.method = 'FILE_GET';
-    reply = await withFault(faults, call.method, world, () => {
+    reply = await withFault(fx, world, () => {
       const r = handleFileGet(world, decodeURIComponent(path), auth);
       call.args = r.args;
       return Promise.resolve(fromRaw(r.reply));
     });
   } else if (httpMethod === 'POST' && path.startsWith('/hooks/response/')) {
     call.method = 'RESPONSE_URL';
-    reply = await withFault(faults, call.method, world, () => {
+    reply = await withFault(fx, world, () => {
       const r = handleResponseUrl(world, path, raw);
       call.args = r.args;
       return Promise.resolve(jsonReply(world, r.status, r.body));
@@ -101,6 +123,11 @@ async function handle(world: SlackWorld, faults: FaultStore, req: IncomingMessag
     reply = { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Not Found', recorded: 'Not Found' };
   }
 
+  if (reply === RESET) {
+    world.calls.push(call);
+    req.socket.destroy();
+    return;
+  }
   call.status = reply.status;
   call.response = reply.recorded;
   world.calls.push(call);
@@ -108,9 +135,12 @@ async function handle(world: SlackWorld, faults: FaultStore, req: IncomingMessag
   res.end(httpMethod === 'HEAD' ? undefined : reply.body);
 }
 
-async function withFault(faults: FaultStore, method: string, world: SlackWorld, run: () => Promise<Reply>): Promise<Reply> {
-  const fault = faults.take(method);
-  if (fault !== undefined && fault.delayMs > 0) await sleep(fault.delayMs);
+async function withFault(fx: FaultContext, world: SlackWorld, run: () => Promise<Reply>): Promise<Reply | typeof RESET> {
+  const { call } = fx;
+  const fault = fx.faults.next({ method: call.method, httpMethod: fx.httpMethod, path: call.path });
+  if (fault !== undefined) call.fault = fault.fault;
+  if (fault !== undefined && fault.delayMs > 0 && !(await pause(fault.delayMs, fx.closing))) return RESET;
+  if (fault?.reset === true) return RESET;
   if (fault?.reply !== undefined) return jsonReply(world, fault.reply.status, fault.reply.body, fault.reply.headers);
   return run();
 }

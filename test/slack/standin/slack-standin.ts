@@ -9,7 +9,7 @@ import { createStandinServer } from './server.js';
 import { SocketModeServer } from './socket-mode.js';
 import type { SocketModeStandin } from './socket-mode.js';
 import { SlackWorld, mimeFor } from './state.js';
-import type { FaultSpec, RecordedCall, SlackFileObject, SlackMessage, SlackStandinOptions, StandinFile, ViewRecord } from './types.js';
+import type { ChaosFn, FaultSpec, RecordedCall, SlackFileObject, SlackMessage, SlackStandinOptions, StandinFile, ViewRecord } from './types.js';
 
 export type * from './types.js';
 export type * from './socket-mode.js';
@@ -43,7 +43,14 @@ export interface SlackStandin {
   addUserMessage(p: { channel: string; user: string; text: string; threadTs?: string; files?: SlackFileObject[] }): SlackMessage;
   /** false: private file downloads answer 200 text/html sign-in page (as Slack does without files:read). */
   setFilesReadScope(granted: boolean): void;
+  /** The next `times` matching calls fail, are delayed, or have their connection dropped (reset: true). */
   addFault(f: FaultSpec): void;
+  /**
+   * Sets (or with undefined removes) the chaos function, asked about every request no queued fault matched (Web API
+   * methods, 'UPLOAD', 'FILE_GET', 'RESPONSE_URL'); the fault it returns applies to that request only.
+   * An invalid fault (or a throw) answers that request 500.
+   */
+  setChaos(fn: ChaosFn | undefined): void;
   /** Later chat.update / chat.delete on it → message_not_found. */
   deleteMessage(channel: string, ts: string): void;
   /** Later posts → is_archived. */
@@ -71,7 +78,8 @@ function describeCalls(calls: RecordedCall[]): string {
 export async function startSlackStandin(opts: SlackStandinOptions = {}): Promise<SlackStandin> {
   const world = new SlackWorld(opts);
   const faults = new FaultStore();
-  const server = createStandinServer(world, faults);
+  const closing = new AbortController();
+  const server = createStandinServer(world, faults, closing.signal);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
@@ -134,6 +142,9 @@ export async function startSlackStandin(opts: SlackStandinOptions = {}): Promise
     },
 
     addFault: (f) => faults.add(f),
+    setChaos: (fn) => {
+      faults.chaos = fn;
+    },
 
     deleteMessage(channel, ts) {
       const msg = world.findMessage(channel, ts);
@@ -168,6 +179,7 @@ export async function startSlackStandin(opts: SlackStandinOptions = {}): Promise
     async close() {
       if (closed) return;
       closed = true;
+      closing.abort();
       socketMode.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -94,9 +94,12 @@ export interface RecordedCall {
   auth?: string;
   /** Parsed JSON / form / multipart / query arguments (JSON-string fields such as blocks, files, view decoded). */
   args: Record<string, unknown>;
+  /** HTTP status answered; 0 for a reset (connection dropped without a response). */
   status: number;
   response: unknown;
   at: number;
+  /** The fault this call got (queued with addFault, or returned by the chaos function); absent when handled normally. */
+  fault?: AppliedFault;
 }
 
 export interface StandinFile {
@@ -117,7 +120,7 @@ export interface StandinFile {
 }
 
 export interface FaultSpec {
-  /** Web API method ('chat.update'), or 'UPLOAD' / 'FILE_GET'; omitted = any Web API method. */
+  /** Web API method ('chat.update'), or 'UPLOAD' / 'FILE_GET' / 'RESPONSE_URL'; omitted = any Web API method. */
   method?: string;
   /** How many matching calls fail (default 1). */
   times?: number;
@@ -127,9 +130,33 @@ export interface FaultSpec {
   status?: number;
   /** Implies 429 when no status is given. Default 1. */
   retryAfterSeconds?: number;
-  /** Wait this long before answering (alone: a slow but successful call). */
+  /** Wait this long before answering (alone: a slow but successful call; longer than the client's timeout: a hang). */
   delayMs?: number;
+  /** After delayMs, destroy the connection without answering (a connection reset). Not combinable with error/status/retryAfterSeconds. */
+  reset?: boolean;
 }
+
+/** Where a fault came from: the queue of one-shot faults (addFault) or the chaos function (setChaos). */
+export type FaultSource = 'queued' | 'chaos';
+
+/** A fault as applied to one call. */
+export type AppliedFault = FaultSpec & { source: FaultSource };
+
+/** What the chaos function is told about a request (Socket Mode upgrades and unknown paths never reach it). */
+export interface ChaosRequest {
+  /** As in RecordedCall.method: the Web API method ('chat.postMessage'), or 'UPLOAD', 'FILE_GET', 'RESPONSE_URL'. */
+  method: string;
+  /** 'POST', 'GET', … */
+  httpMethod: string;
+  /** URL path without the query string, e.g. '/api/chat.postMessage'. */
+  path: string;
+}
+
+/**
+ * Called for every request no queued fault matched. Returns undefined to handle it normally, or a fault for this one
+ * request; its matching fields (method, times) are ignored.
+ */
+export type ChaosFn = (req: ChaosRequest) => FaultSpec | undefined;
 
 export interface ViewRecord {
   triggerId: string;
