@@ -15,7 +15,6 @@ import { systemClock } from './core/clock.js';
 import { DEFAULT_POLL_POLICY } from './core/eta.js';
 import { createJobService } from './core/job-service.js';
 import type { JobService } from './core/job-service.js';
-import { createJobStore } from './core/job-store.js';
 import type { Logger } from './core/logger.js';
 import type { ChatSurface, VideoProvider } from './core/ports.js';
 import { createRequestValidator } from './core/request.js';
@@ -23,12 +22,15 @@ import { createDispatcher } from './http/http-client.js';
 import { createVideoFetcher } from './http/video-fetcher.js';
 import { createAimlapiProvider } from './providers/aimlapi/aimlapi-provider.js';
 import { createSegmindProvider } from './providers/segmind/segmind-provider.js';
-import { openKeyv } from './store.js';
+import { openStore } from './store.js';
+import { createLimiter } from './core/submit-step.js';
 
 export interface App {
   service: JobService;
-  /** The shared keyv store (jobs, settings, platform bookkeeping). */
+  /** The shared keyv store (settings, platform bookkeeping). */
   kv: Keyv;
+  /** Bounds users' image downloads across every platform (MAX_IMAGE_DOWNLOADS). */
+  imageDownloads: <T>(fn: () => Promise<T>) => Promise<T>;
   catalogue: ReturnType<typeof createCatalogue>;
   dispatcher: Dispatcher;
   close(): Promise<void>;
@@ -97,10 +99,10 @@ export async function createApp(
     duration: config.DEFAULT_DURATION,
   });
   const workDir = resolve(config.DATA_DIR);
-  const { kv, close } = await openKeyv(config.STORE_URL, workDir);
+  const { kv, jobs, close } = await openStore(config.STORE_URL, workDir);
   const surfaces = typeof opts.surfaces === 'function' ? opts.surfaces(kv) : opts.surfaces;
   const service = createJobService({
-    store: createJobStore(kv),
+    store: jobs,
     providers,
     catalogue,
     validator,
@@ -112,20 +114,23 @@ export async function createApp(
       maxPerUser: config.MAX_JOBS_PER_USER,
       maxQueuedPerUser: config.MAX_QUEUED_PER_USER,
       maxInFlight: config.MAX_JOBS_IN_FLIGHT,
+      maxQueueLength: config.MAX_QUEUE_LENGTH,
+      ...(config.DAILY_LIMIT_PER_USER ? { dailyPerUser: config.DAILY_LIMIT_PER_USER } : {}),
       maxAgeMs: config.JOB_MAX_AGE_MINUTES * 60_000,
       maxVideoBytes: config.MAX_VIDEO_MB * 1024 * 1024,
-      leaseMs: 60_000,
+      videosCapBytes: config.VIDEOS_MAX_MB * 1024 * 1024,
+      deliveryDeadlineMs: config.DELIVERY_DEADLINE_MINUTES * 60_000,
+      leaseMs: config.LEASE_SECONDS * 1000,
       pollPolicy: { ...DEFAULT_POLL_POLICY, minIntervalMs: config.POLL_MIN_INTERVAL_MS, maxIntervalMs: config.POLL_MAX_INTERVAL_MS },
       pollConcurrency: config.POLL_CONCURRENCY,
       workDir,
       unknownStatusGraceMs: 5 * 60_000,
-      maxSubmitAttempts: 4,
-      maxDeliveryAttempts: 5,
     },
   });
   return {
     service,
     kv,
+    imageDownloads: createLimiter(config.MAX_IMAGE_DOWNLOADS),
     catalogue,
     dispatcher,
     async close() {

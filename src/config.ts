@@ -50,8 +50,20 @@ export const configSchema = z
     MAX_JOBS_PER_USER: int(2, 1, 1000),
     MAX_QUEUED_PER_USER: int(3, 0, 1000),
     MAX_JOBS_IN_FLIGHT: int(20, 1, 100_000),
+    /** Jobs waiting in the queue across everyone; beyond it new requests are refused. */
+    MAX_QUEUE_LENGTH: int(500, 1, 1_000_000),
+    /** Videos one person may start per UTC day, everywhere (DMs and the terminal too); 0 = off. */
+    DAILY_LIMIT_PER_USER: int(0, 0, 100_000),
     JOB_MAX_AGE_MINUTES: int(30, 1, 24 * 60),
     MAX_VIDEO_MB: int(200, 1, 4096),
+    /** Downloads wait while DATA_DIR/videos holds this much. */
+    VIDEOS_MAX_MB: int(2048, 1, 1_048_576),
+    /** How long a finished video is retried while the platform doesn't take it. */
+    DELIVERY_DEADLINE_MINUTES: int(360, 1, 7 * 24 * 60),
+    /** An instance that stops renewing its lease for this long is taken to be dead. */
+    LEASE_SECONDS: int(30, 3, 3600),
+    /** Users' images downloaded at once (Slack files, CLI links). */
+    MAX_IMAGE_DOWNLOADS: int(4, 1, 256),
     POLL_MIN_INTERVAL_MS: int(1000, 100, 60_000),
     POLL_MAX_INTERVAL_MS: int(15_000, 1000, 600_000),
     POLL_CONCURRENCY: int(32, 1, 1000),

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     discord: discord ? discord.client.isReady() : undefined,
   }));
   await discord?.start({ service: app.service, catalogue: app.catalogue, kv: app.kv });
-  await slack?.start({ service: app.service, catalogue: app.catalogue, kv: app.kv, dispatcher: app.dispatcher });
+  await slack?.start({ service: app.service, catalogue: app.catalogue, kv: app.kv, dispatcher: app.dispatcher, imageDownloads: app.imageDownloads });
   const resumed = await app.service.start();
   const platforms = [...(discord ? ['discord'] : []), ...(slack ? ['slack'] : [])];
   logger.info(

@@ -1,27 +1,55 @@
-/** Opens the keyv store named by STORE_URL (SQLite by default, in DATA_DIR). */
+/**
+ * Opens the store named by STORE_URL: one SQLite database (a file in DATA_DIR by
+ * default) that holds the job table and, through keyv, the platforms' settings and
+ * bookkeeping; or, for throwaway runs, `memory:`. Every failure is thrown: keyv is
+ * told to throw instead of answering `undefined`/`false`.
+ */
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import Keyv from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
 import { ConfigError } from './core/errors.js';
+import type { JobStore } from './core/job-store.js';
+import type { Query } from './store/sqlite-job-store.js';
+import { createSqliteJobStore } from './store/sqlite-job-store.js';
+import { createMemoryJobStore } from './store/memory-job-store.js';
 
-export async function openKeyv(storeUrl: string | undefined, dataDir: string, namespace = 'seedance'): Promise<{ kv: Keyv; close(): Promise<void> }> {
+export interface Store {
+  kv: Keyv;
+  jobs: JobStore;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  namespace?: string;
+  /** How long a statement waits for another connection's lock before failing (SQLITE_BUSY). */
+  busyTimeoutMs?: number;
+}
+
+export async function openStore(storeUrl: string | undefined, dataDir: string, opts: StoreOptions = {}): Promise<Store> {
   const url = storeUrl ?? `sqlite://${join(dataDir, 'seedance.sqlite')}`;
   if (url === 'memory:') {
-    const kv = new Keyv({ namespace });
-    return { kv, close: async () => {} };
+    const kv = new Keyv({ namespace: opts.namespace ?? 'seedance', throwOnErrors: true });
+    return { kv, jobs: createMemoryJobStore(), close: async () => {} };
   }
-  if (!url.startsWith('sqlite://')) {
+  let uri: string;
+  if (url.startsWith('sqlite://')) {
+    const file = resolve(url.slice('sqlite://'.length));
+    await mkdir(dirname(file), { recursive: true });
+    uri = `sqlite://${file}`;
+  } else {
     throw new ConfigError([`STORE_URL: only sqlite://<path> (or memory: for throwaway runs) is supported, got "${url.split(':')[0]}:"`]);
   }
-  const file = resolve(url.slice('sqlite://'.length));
-  await mkdir(dirname(file), { recursive: true });
-  const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 10_000 });
-  // WAL lets the bot and a terminal run share the file without blocking each other.
-  await adapter.query('PRAGMA journal_mode=WAL');
-  const kv = new Keyv({ store: adapter, namespace });
+  const adapter = new KeyvSqlite({ uri, busyTimeout: opts.busyTimeoutMs ?? 10_000 });
+  const query = adapter.query as unknown as Query;
+  // WAL lets the bot and a terminal run share the file without blocking each other's reads;
+  // NORMAL sync is durable across process crashes (the WAL is fsynced at checkpoints).
+  await query('PRAGMA journal_mode=WAL');
+  await query('PRAGMA synchronous=NORMAL');
+  const kv = new Keyv({ store: adapter, namespace: opts.namespace ?? 'seedance', throwOnErrors: true });
   kv.on('error', () => {
-    // surfaced through rejected promises; keep the emitter from crashing the process
+    // thrown to the caller as well (throwOnErrors); keep the emitter from crashing the process
   });
-  return { kv, close: () => adapter.disconnect() };
+  const jobs = await createSqliteJobStore(query);
+  return { kv, jobs, close: () => adapter.disconnect() };
 }

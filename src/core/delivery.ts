@@ -1,127 +1,136 @@
 /**
- * Delivery: fetch the finished video at once (provider links expire), hand it to
- * the surface within the size it accepts, or post a link with its expiry. The
- * `delivering` state is persisted before the upload and `delivered` after, and
- * the job id is the surface's idempotency key, so a crash in between never
- * leads to a lost or doubled video where the platform can prevent it.
+ * Delivery, one attempt at a time, as outcomes the job machine applies. The
+ * video is fetched to disk at once (provider links expire) unless the videos
+ * folder is full; then an attempt is recorded (`delivery_attempt`, durable
+ * before any upload, so a crash during it is known) and the file goes to the
+ * surface within the size it accepts, or a link with its expiry. The job id is
+ * the surface's idempotency key, so a repeated attempt never posts twice where
+ * the platform can prevent it. A failed attempt waits with capped exponential
+ * backoff for as long as the video can still be delivered (the local file, or
+ * the link until it expires), up to the delivery deadline, across restarts.
  */
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import type { Clock } from './clock.js';
 import { DownloadError } from './errors.js';
+import type { JobFiles } from './job-files.js';
 import type { JobRecord } from './job.js';
+import type { JobEvent } from './lifecycle.js';
 import type { Live } from './live-job.js';
 import type { Logger } from './logger.js';
 import type { ChatSurface, JobSummary, VideoFetcher } from './ports.js';
 import { SurfaceGoneError, SurfaceTooLargeError } from './ports.js';
+import { DELIVERY_RETRY, backoffMs } from './retry-policy.js';
+
+type LocalVideo = { path?: string; bytes?: number };
 
 export function createDelivery(d: {
   clock: Clock;
   logger: Logger;
   fetcher: VideoFetcher;
-  config: { workDir: string; maxVideoBytes: number; maxDeliveryAttempts: number };
+  files: JobFiles;
+  config: { maxVideoBytes: number; deliveryDeadlineMs: number };
   surfaceOf(job: JobRecord): ChatSurface | undefined;
   summary(job: JobRecord): JobSummary;
-  save(l: Live, patch: Partial<JobRecord>): Promise<void>;
-  fail(l: Live, code: string, text: string): Promise<void>;
-  delivered(l: Live): Promise<void>;
-  retryLater(l: Live, ms: number): void;
-  progress(l: Live): Promise<void>;
-  backoff(attempt: number): number;
 }) {
-  const videoDir = join(d.config.workDir, 'videos');
+  const deadlineOf = (job: JobRecord) => (job.completedAt ?? job.updatedAt) + d.config.deliveryDeadlineMs;
 
-  /** Returns the local file and its size, or the reason there is none. */
-  async function fetchVideo(l: Live): Promise<{ path?: string; bytes?: number; tooLarge?: boolean }> {
-    const video = l.job.result!.video;
-    if (video.kind === 'file') return { path: video.path, bytes: video.bytes };
-    const path = join(videoDir, `${l.job.id}.mp4`);
-    await mkdir(videoDir, { recursive: true });
-    const got = await d.fetcher.download(video.url, path, { maxBytes: d.config.maxVideoBytes });
-    if (!got.ok) return { tooLarge: true, bytes: got.bytes };
-    return { path, bytes: got.bytes };
+  /** Waits before the next attempt, never past the deadline. */
+  function wait(l: Live, waiting: 'platform' | 'download' | 'disk', err?: unknown): JobEvent {
+    l.deliveryFailures++;
+    const at = Math.min(d.clock.now() + backoffMs(DELIVERY_RETRY, l.deliveryFailures), deadlineOf(l.job));
+    d.logger.warn({ jobId: l.job.id, err, waiting, attempt: l.deliveryFailures, retryInS: Math.round((at - d.clock.now()) / 1000) }, 'delivery is waiting');
+    return { type: 'delivery_wait', at, waiting };
   }
 
-  async function deliver(l: Live): Promise<void> {
+  /** The video on local disk, or what stands in the way. */
+  async function localVideo(l: Live): Promise<LocalVideo | JobEvent> {
     const job = l.job;
-    const surface = d.surfaceOf(job);
-    if (!surface || !job.result) {
-      await d.fail(l, 'undeliverable', 'The video was made but there is no way to deliver it here.');
-      return;
+    const video = job.result!.video;
+    if (video.kind === 'file') return { path: video.path, bytes: video.bytes };
+    const path = d.files.videoPath(job.id);
+    const have = await stat(path).catch(() => undefined);
+    if (have?.isFile()) {
+      d.files.videoAdded(job.id, have.size);
+      return { path, bytes: have.size };
     }
-    const attempt = job.attempts.delivery + 1;
-    await d.save(l, { status: 'delivering', attempts: { ...job.attempts, delivery: attempt } });
-    void d.progress(l);
-
-    let file: { path?: string; bytes?: number; tooLarge?: boolean };
+    if (job.result?.bytes !== undefined && job.result.bytes > d.config.maxVideoBytes) return { bytes: job.result.bytes }; // known too large: link
+    if (video.expiresAt !== undefined && video.expiresAt <= d.clock.now()) {
+      return { type: 'undeliverable', code: 'video_expired', text: 'The video was made, but its download link expired before it could be delivered.' };
+    }
+    if (!d.files.roomForVideo()) return wait(l, 'disk');
+    await d.files.ensureVideoDir();
     try {
-      file = await fetchVideo(l);
+      const got = await d.fetcher.download(video.url, path, { maxBytes: d.config.maxVideoBytes });
+      if (!got.ok) return { ...(got.bytes !== undefined ? { bytes: got.bytes } : {}) };
+      d.files.videoAdded(job.id, got.bytes);
+      return { path, bytes: got.bytes };
     } catch (err) {
       const expired = err instanceof DownloadError && (err.status === 403 || err.status === 404 || err.status === 410);
-      if (expired) {
-        await d.fail(l, 'video_expired', 'The video was made, but its download link had already expired when we fetched it.');
-      } else if (attempt >= d.config.maxDeliveryAttempts || (err instanceof DownloadError && !err.retryable)) {
-        await d.fail(l, 'download_failed', `The video was made, but we could not download it (${(err as Error).message}).`);
-      } else {
-        d.logger.warn({ jobId: job.id, err, attempt }, 'video download failed; retrying');
-        await d.save(l, { status: 'completed' });
-        d.retryLater(l, d.backoff(attempt));
-      }
-      return;
+      if (expired) return { type: 'undeliverable', code: 'video_expired', text: 'The video was made, but its download link had already expired when we fetched it.' };
+      if (err instanceof DownloadError && !err.retryable) return { type: 'undeliverable', code: 'download_failed', text: `The video was made, but we could not download it (${err.message}).` };
+      return wait(l, 'download', err);
     }
+  }
 
-    const credits = job.result.creditsUsed;
+  /**
+   * One step of delivering `l`: returns `delivery_attempt` when the video is ready and no
+   * attempt is recorded yet; otherwise makes the attempt.
+   */
+  async function step(l: Live): Promise<JobEvent> {
+    const job = l.job;
+    const surface = d.surfaceOf(job);
+    if (!surface || !job.result) return { type: 'undeliverable', code: 'undeliverable', text: 'The video was made but there is no way to deliver it here.' };
+    if (d.clock.now() >= deadlineOf(job)) {
+      const hours = Math.round((d.config.deliveryDeadlineMs / 3_600_000) * 10) / 10;
+      return { type: 'undeliverable', code: 'delivery_deadline', text: `The video was made, but it could not be posted here for ${hours} hours, so the bot stopped trying.` };
+    }
+    const local = await localVideo(l);
+    if ('type' in local) return local;
+    if (!l.attemptRecorded) return { type: 'delivery_attempt', ...(local.bytes !== undefined ? { bytes: local.bytes } : {}) };
+    l.attemptRecorded = false;
+    return attempt(l, surface, local);
+  }
+
+  async function attempt(l: Live, surface: ChatSurface, file: LocalVideo): Promise<JobEvent> {
+    const job = l.job;
+    const video = job.result!.video;
+    if (video.kind === 'url' && !file.path && video.expiresAt !== undefined && video.expiresAt <= d.clock.now()) {
+      return { type: 'undeliverable', code: 'video_expired', text: 'The video was made, but it is too large to upload here and its link has expired.' };
+    }
+    const credits = job.result!.creditsUsed;
     const caption = { job: d.summary(job), ...(credits !== undefined ? { creditsUsed: credits } : {}) };
-    const postLink = (conversation: string, limit: number) => {
-      const video = job.result!.video;
-      return surface.post(conversation, {
-        kind: 'link',
-        ...caption,
-        ...(video.kind === 'url' ? { url: video.url, ...(video.expiresAt ? { expiresAt: video.expiresAt } : {}) } : {}),
-        ...(file.bytes !== undefined ? { bytes: file.bytes } : {}),
-        limitBytes: Math.min(limit, d.config.maxVideoBytes),
-      });
-    };
+    const postLink = (conversation: string, limit: number) =>
+      surface.post(
+        conversation,
+        {
+          kind: 'link',
+          ...caption,
+          ...(video.kind === 'url' ? { url: video.url, ...(video.expiresAt ? { expiresAt: video.expiresAt } : {}) } : {}),
+          ...(file.bytes !== undefined ? { bytes: file.bytes } : {}),
+          limitBytes: Math.min(limit, d.config.maxVideoBytes),
+        },
+        { idempotencyKey: job.id },
+      );
     let conversation = job.conversation;
     for (let hop = 0; hop < 2; hop++) {
       try {
         const limit = await surface.maxUploadBytes(conversation, job.meta);
-        let messageRef: string;
-        let deliveredAs: 'file' | 'link' = 'file';
         if (file.path && file.bytes !== undefined && file.bytes <= limit) {
           try {
-            messageRef = await surface.upload(
+            const messageRef = await surface.upload(
               conversation,
               { path: file.path, name: `seedance-${job.request.seed}.mp4`, bytes: file.bytes, contentType: 'video/mp4' },
               { kind: 'video', ...caption, bytes: file.bytes },
               { idempotencyKey: job.id },
             );
+            return delivered(l, 'file', messageRef, conversation, file.bytes);
           } catch (err) {
             if (!(err instanceof SurfaceTooLargeError)) throw err;
             d.logger.info({ jobId: job.id, bytes: file.bytes, limit }, 'platform refused the file as too large; posting a link');
-            messageRef = await postLink(conversation, Math.min(limit, file.bytes - 1));
-            deliveredAs = 'link';
+            return delivered(l, 'link', await postLink(conversation, Math.min(limit, file.bytes - 1)), conversation, file.bytes);
           }
-        } else {
-          messageRef = await postLink(conversation, limit);
-          deliveredAs = 'link';
         }
-        await d.save(l, {
-          status: 'delivered',
-          finishedAt: d.clock.now(),
-          conversation,
-          result: { ...job.result, bytes: file.bytes, deliveredAs, messageRef },
-        });
-        d.logger.info({ jobId: job.id, deliveredAs, bytes: file.bytes }, 'delivered');
-        if (file.path) await rm(file.path, { force: true }).catch(() => undefined);
-        if (job.progressMessage && job.progressMessage !== messageRef) {
-          const elapsedSeconds = Math.round((d.clock.now() - job.createdAt) / 1000);
-          await surface.edit(job.progressMessage, { kind: 'done', job: d.summary(job), elapsedSeconds, deliveredAs }).catch((err: unknown) => {
-            d.logger.info({ jobId: job.id, err }, 'could not mark the progress message done');
-          });
-        }
-        await d.delivered(l);
-        return;
+        return delivered(l, 'link', await postLink(conversation, limit), conversation, file.bytes);
       } catch (err) {
         if (err instanceof SurfaceGoneError && hop === 0 && surface.fallbackConversation) {
           const alt = await surface.fallbackConversation(job.requester.id, conversation).catch(() => undefined);
@@ -131,17 +140,17 @@ export function createDelivery(d: {
             continue;
           }
         }
-        if (err instanceof SurfaceGoneError || attempt >= d.config.maxDeliveryAttempts) {
-          await d.fail(l, 'undeliverable', `The video was made but could not be posted (${(err as Error).message}).`);
-          return;
-        }
-        d.logger.warn({ jobId: job.id, err, attempt }, 'upload failed; retrying');
-        await d.save(l, { status: 'completed' });
-        d.retryLater(l, d.backoff(attempt));
-        return;
+        if (err instanceof SurfaceGoneError) return { type: 'undeliverable', code: 'undeliverable', text: `The video was made but could not be posted (${err.message}).` };
+        return wait(l, 'platform', err);
       }
     }
+    return { type: 'undeliverable', code: 'undeliverable', text: 'The video was made but there is nowhere left to post it.' };
   }
 
-  return { deliver };
+  function delivered(l: Live, deliveredAs: 'file' | 'link', messageRef: string, conversation: string, bytes?: number): JobEvent {
+    l.deliveryFailures = 0;
+    return { type: 'delivered', deliveredAs, messageRef, conversation, ...(bytes !== undefined ? { bytes } : {}) };
+  }
+
+  return { step, deadlineOf };
 }

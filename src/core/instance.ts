@@ -1,44 +1,73 @@
 /**
- * Who owns a job. An instance id names host and pid, so a restarted process on
- * the same host sees at once that the previous owner is dead (no waiting for its
- * lease to lapse), while instances on other hosts are judged by their lease.
+ * Who this instance is, and the one safe shortcut in telling whether another is
+ * dead. An instance is alive exactly while its lease in the store is fresh. On
+ * Linux, an instance on the same kernel and in the same pid namespace whose
+ * process is gone (or whose pid now belongs to a process started at another
+ * time) has crashed, and its jobs may be taken over at once instead of when its
+ * lease lapses. Anywhere that can't be told for sure (other hosts, containers
+ * with their own pid namespace, every instance being pid 1, no /proc), only the
+ * lease counts: the shortcut can only speed up a takeover, never declare a live
+ * instance dead.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
+import type { InstanceLease } from './job-store.js';
 
-export function newInstanceId(): string {
-  return `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
+export interface InstanceIdentity {
+  /** Unique per process start. */
+  id: string;
+  /** Kernel boot id + pid namespace; undefined where it can't be read. */
+  host?: string;
+  pid: number;
+  /** This process's start time in clock ticks since boot (/proc/<pid>/stat field 22). */
+  started?: string;
 }
 
-/** true/false when it can be told from here; undefined when only the lease can tell. */
-export function ownerAlive(owner: string, self: string): boolean | undefined {
-  if (owner === self) return true;
-  const [host, pidText] = owner.split('/');
-  const [myHost] = self.split('/');
-  if (!host || host !== myHost) return undefined;
-  const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  if (pid === process.pid) return false; // our pid, another id: a previous life of this process slot
+/** Start time of a process, or undefined if there is none with this pid (or no /proc). */
+export function processStartTime(pid: number): string | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19]; // field 22 overall: starttime
+  } catch {
+    return undefined;
   }
 }
 
+function hostKey(): string | undefined {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const pidNs = readlinkSync('/proc/self/ns/pid');
+    return boot && pidNs ? `${boot}/${pidNs}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function currentIdentity(): InstanceIdentity {
+  const started = processStartTime(process.pid);
+  const host = started ? hostKey() : undefined;
+  return {
+    id: `${hostname()}-${randomBytes(6).toString('hex')}`,
+    pid: process.pid,
+    ...(host ? { host } : {}),
+    ...(started ? { started } : {}),
+  };
+}
+
+/** The lease row this identity writes. */
+export function leaseOf(me: InstanceIdentity, expiresAt: number): InstanceLease {
+  return { instance: me.id, expiresAt, ...(me.host ? { host: me.host } : {}), pid: me.pid, ...(me.started ? { started: me.started } : {}) };
+}
+
 /**
- * Whether a job's owner is gone, so this instance may take the job over: the owner
- * is this instance, or is known dead, or (on another host) its lease has lapsed.
+ * True only when `lease` certainly belongs to a crashed process on this kernel and
+ * pid namespace: its pid is gone or now belongs to a process with another start time.
  */
-export async function ownerGone(
-  owner: string | undefined,
-  self: string,
-  o: { alive: (owner: string, self: string) => boolean | undefined; leaseOf: (owner: string) => Promise<number | undefined>; now: number },
-): Promise<boolean> {
-  if (!owner || owner === self) return true;
-  const alive = o.alive(owner, self);
-  if (alive !== undefined) return !alive;
-  const lease = await o.leaseOf(owner);
-  return lease === undefined || lease <= o.now;
+export function crashedOnThisHost(lease: InstanceLease, me: InstanceIdentity, startTimeOf: (pid: number) => string | undefined = processStartTime): boolean {
+  if (!me.host || lease.host !== me.host || lease.instance === me.id) return false;
+  if (!lease.pid || !lease.started) return false;
+  return startTimeOf(lease.pid) !== lease.started;
 }

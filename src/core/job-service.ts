@@ -1,42 +1,58 @@
 /**
- * The generation core: validates, queues, submits, polls, reports progress and
- * delivers, for every surface, with all state in the job store so a restart
- * picks up exactly where the last process stopped.
+ * The generation core, for every surface: admits, queues, submits, polls,
+ * reports progress and delivers. Its parts return outcomes (submit-step,
+ * job-polling, delivery); `apply` hands each one to the job machine, which
+ * writes it durably against the lifecycle table, and then does what the new
+ * status calls for. All state is in the job store, so a restart (or another
+ * instance) picks up exactly where this one stopped.
  */
 import { randomUUID } from 'node:crypto';
-import { newInstanceId, ownerAlive as defaultOwnerAlive, ownerGone } from './instance.js';
+import type { Place } from './admission.js';
+import { admissionLimits, reachedLimit, refusal } from './admission.js';
+import type { AdmissionConfig } from './admission.js';
 import type { Catalogue } from './catalogue.js';
 import { PROVIDER_LABELS } from './catalogue.js';
 import type { Clock } from './clock.js';
-import { ProviderError, RateLimitError, UserFacingError, userMessageFor } from './errors.js';
-import type { RenderEstimate, PollPolicy } from './eta.js';
-import { estimate, nextPollDelayMs, priorEstimate, statsKey } from './eta.js';
-import type { JobRecord, JobStatus } from './job.js';
-import { isFinal } from './job.js';
+import { UserFacingError } from './errors.js';
+import type { PollPolicy } from './eta.js';
+import { estimate, nextPollDelayMs, observe, priorEstimate, statsKey } from './eta.js';
+import { createDelivery } from './delivery.js';
+import type { InstanceIdentity } from './instance.js';
+import { currentIdentity } from './instance.js';
+import type { JobRecord } from './job.js';
+import { isFinal, utcDay } from './job.js';
+import { createJobFiles } from './job-files.js';
+import type { Commit } from './job-machine.js';
+import { StoppedError, createJobMachine } from './job-machine.js';
+import { createPoller } from './job-polling.js';
+import type { PollOutcome } from './job-polling.js';
+import { createProgressReporter } from './job-progress.js';
+import { createJobQueue } from './job-queue.js';
 import type { JobStore } from './job-store.js';
+import { summarize } from './job-summary.js';
+import type { JobEvent, Notice } from './lifecycle.js';
+import type { Live } from './live-job.js';
+import { newLive } from './live-job.js';
 import type { Logger } from './logger.js';
+import { createOwnership } from './ownership.js';
 import type { ChatSurface, ProviderCallContext, SurfaceMessage, VideoFetcher, VideoProvider } from './ports.js';
 import { SurfaceGoneError } from './ports.js';
 import { createEditBudget, progressView, viewKey } from './progress.js';
-import { createProgressReporter } from './job-progress.js';
-import { summarize } from './job-summary.js';
-import type { Live } from './live-job.js';
 import type { GenerationInput, RequestValidator } from './request.js';
-import type { Scheduler } from './scheduler.js';
+import { STORE_RETRY } from './retry-policy.js';
 import { createScheduler } from './scheduler.js';
-import { createDelivery } from './delivery.js';
-import { createPoller } from './job-polling.js';
+import { createSubmitStep } from './submit-step.js';
 
-export interface JobServiceConfig {
-  /** Jobs one user may have at the provider at once. */
-  maxPerUser: number;
-  /** Further jobs one user may have waiting in our queue. */
-  maxQueuedPerUser: number;
+export interface JobServiceConfig extends AdmissionConfig {
   /** Jobs at the provider at once, across everyone. */
   maxInFlight: number;
   /** Give up on a job this long after submit. */
   maxAgeMs: number;
   maxVideoBytes: number;
+  /** Downloads wait while `DATA_DIR/videos` holds this much. */
+  videosCapBytes: number;
+  /** Keep trying to deliver a finished video for this long. */
+  deliveryDeadlineMs: number;
   leaseMs: number;
   pollPolicy: PollPolicy;
   /** Status requests in flight at once. */
@@ -44,8 +60,8 @@ export interface JobServiceConfig {
   workDir: string;
   /** How long an unknown provider status word is tolerated before the job fails. */
   unknownStatusGraceMs: number;
-  maxSubmitAttempts: number;
-  maxDeliveryAttempts: number;
+  /** Submits holding an inline image in memory at once. */
+  inlineSubmits?: number;
 }
 
 export interface JobServiceDeps {
@@ -58,272 +74,180 @@ export interface JobServiceDeps {
   clock: Clock;
   logger: Logger;
   config: JobServiceConfig;
-  /** Unique per process start; defaults to host/pid/random. */
-  instanceId?: string;
-  /** Whether another instance is alive; undefined = ask its lease. Defaults to a same-host pid check. */
-  ownerAlive?: (owner: string, self: string) => boolean | undefined;
+  /** Who this instance is; defaults to this process. */
+  identity?: InstanceIdentity;
 }
+
+/** Posts the first message of a job; returns its reference (and the conversation, if the surface chose one). */
+export type Announce = (job: JobRecord, message: SurfaceMessage) => Promise<{ progressMessage: string; conversation?: string }>;
 
 export interface SubmitInput {
   input: GenerationInput;
   surface: string;
+  /** Where the video goes (a surface may refine it when announcing). */
   conversation: string;
   requester: { id: string; name?: string };
   meta?: Record<string, string>;
-  /** A message the surface already posted and wants edited with progress. */
-  progressMessage?: string;
+  /** A place with limits of its own (a Discord server). */
+  place?: Place;
+  /** Posts the first progress message; by default a new message in `conversation`. */
+  announce?: Announce;
 }
 
 export interface SubmitResult {
   job: JobRecord;
   /** Position in our queue (1-based) when the job has to wait. */
   queuePosition?: number;
-  /** The requester's other unfinished jobs. */
-  othersActive: number;
 }
 
-export type JobEvent = { type: 'status'; job: JobRecord } | { type: 'finished'; job: JobRecord };
+export type JobEventNotice = { type: 'status'; job: JobRecord } | { type: 'finished'; job: JobRecord };
 
+const STORE_DOWN = "The bot couldn't save your request just now, so nothing was started. Try again in a minute.";
 
 export function createJobService(deps: JobServiceDeps) {
   const { store, clock, config } = deps;
   const log = deps.logger;
-  const instanceId = deps.instanceId ?? newInstanceId();
-  const ownerAlive = deps.ownerAlive ?? defaultOwnerAlive;
+  const identity = deps.identity ?? currentIdentity();
+  const self = identity.id;
   const surfaces = new Map(deps.surfaces.map((s) => [s.kind, s]));
   const budgets = new Map(deps.surfaces.map((s) => [s.kind, createEditBudget(s.maxEditsPerSecond ?? Infinity, Math.max(1, s.maxEditsPerSecond ?? 1) * 2, () => clock.now())]));
   const live = new Map<string, Live>();
-  const listeners = new Set<(e: JobEvent) => void>();
-  const providerPausedUntil = new Map<string, number>();
-  let leaseCancel: (() => void) | undefined;
-  let beats = 0;
-  /** Whether this instance takes over orphaned jobs (a one-shot CLI run does not). */
-  let sweep = true;
-  const submitting = new Set<Promise<void>>();
-  let stopped = false;
-
-  const scheduler: Scheduler = createScheduler({
-    clock,
-    concurrency: config.pollConcurrency,
-    run: (key) => (key === '__pump' ? pump() : step(key)),
-    onError: (key, err) => log.error({ err, jobId: key }, 'scheduled step failed'),
-  });
-
+  const listeners = new Set<(e: JobEventNotice) => void>();
+  const pausedUntil = new Map<string, number>();
+  const inFlightSubmits = new Set<Promise<void>>();
+  const label = (provider: string) => PROVIDER_LABELS[provider] ?? provider;
   const surfaceOf = (job: JobRecord) => surfaces.get(job.surface);
-  const emit = (e: JobEvent) => {
+  const summary = (job: JobRecord) => summarize(job, deps.catalogue);
+  const ctx = (job: JobRecord): ProviderCallContext => ({ jobId: job.id, workDir: config.workDir });
+  const renderElapsed = (job: JobRecord) => clock.now() - (job.submittedAt ?? job.createdAt);
+  const emit = (e: JobEventNotice) => {
     for (const l of listeners) l(e);
   };
-  const backoff = (n: number, cap = 30_000) => Math.min(cap, 500 * 2 ** Math.min(n, 10)) * (0.75 + Math.random() * 0.5);
+  let stopped = false;
+  let sweep = true;
+  let leaseTimer: (() => void) | undefined;
+  let beats = 0;
 
-  const summary = (job: JobRecord) => summarize(job, deps.catalogue);
-
-  async function save(l: Live, patch: Partial<JobRecord>) {
-    const prev = l.job.status;
-    Object.assign(l.job, patch, { updatedAt: clock.now() });
-    if (isFinal(l.job.status)) await store.finish(l.job);
-    else await store.update(l.job);
-    if (prev !== l.job.status) emit({ type: 'status', job: l.job });
-  }
-
-  // ---------- queue ----------
-
-  const inFlight = () => [...live.values()].filter((l) => l.job.status === 'submitting' || l.job.status === 'running');
-  const queued = () =>
-    [...live.values()].filter((l) => l.job.status === 'queued').sort((a, b) => a.job.createdAt - b.job.createdAt);
-
-  /** Queue positions, recomputed when the queue changes (not once per job shown). */
-  let positions = new Map<string, number>();
-  function refreshPositions() {
-    positions = new Map(queued().map((l, i) => [l.job.id, i + 1]));
-  }
-  const queuePosition = (id: string): number | undefined => positions.get(id);
-
-  async function pump(): Promise<void> {
-    if (stopped) return;
-    const flying = inFlight();
-    const perUser = new Map<string, number>();
-    for (const l of flying) perUser.set(userKey(l.job), (perUser.get(userKey(l.job)) ?? 0) + 1);
-    let slots = config.maxInFlight - flying.length;
-    const now = clock.now();
-    let wakeAt = Infinity;
-    for (const l of queued()) {
-      if (slots <= 0) break;
-      if (l.notBefore && l.notBefore > now) {
-        wakeAt = Math.min(wakeAt, l.notBefore);
-        continue;
-      }
-      const u = userKey(l.job);
-      if ((perUser.get(u) ?? 0) >= config.maxPerUser) continue;
-      perUser.set(u, (perUser.get(u) ?? 0) + 1);
-      slots--;
-      l.job.status = 'submitting';
-      const p = submitNow(l).finally(() => submitting.delete(p));
-      submitting.add(p);
-    }
-    if (wakeAt !== Infinity) scheduler.schedule('__pump', wakeAt);
-    refreshPositions();
-    for (const l of queued()) void progress(l);
-  }
-  const userKey = (job: JobRecord) => `${job.surface}:${job.requester.id}`;
-
-  async function submitNow(l: Live): Promise<void> {
-    const job = l.job;
-    const provider = deps.providers[job.provider];
-    const spec = deps.catalogue.byId(job.request.modelId);
-    if (!provider || !spec) {
-      await fail(l, 'provider_unavailable', `This bot can no longer use ${job.request.modelId}; nothing was submitted.`);
-      return;
-    }
-    await save(l, { status: 'submitting', attempts: { ...job.attempts, submit: job.attempts.submit + 1 }, owner: instanceId });
-    void progress(l, true);
-    let started: Awaited<ReturnType<VideoProvider['start']>>;
-    try {
-      started = await provider.start({ ...job.request, model: spec }, ctx(job));
-    } catch (err) {
-      const retry = err instanceof ProviderError && err.notCreated && err.retryable && job.attempts.submit < config.maxSubmitAttempts;
-      if (retry) {
-        const wait = Math.max(backoff(job.attempts.submit), err instanceof RateLimitError ? (err.retryAfterMs ?? 0) : 0);
-        log.warn({ jobId: job.id, err, wait }, 'submit refused before a job was created; will retry');
-        l.notBefore = clock.now() + wait;
-        await save(l, { status: 'queued' });
-      } else {
-        log.warn({ jobId: job.id, err }, 'submit failed');
-        await fail(l, err instanceof ProviderError ? err.code : 'submit_failed', userMessageFor(err));
-      }
-      schedulePump();
-      return;
-    }
-    // From here a paid job exists: nothing below may turn it into a failed submit.
-    const { operation, status } = started;
-    // Inline images are only needed to submit; don't keep megabytes of base64 in the store.
-    const request = { ...job.request };
-    if (request.image?.url.startsWith('data:')) request.image = { ...request.image, url: 'data:(sent)' };
-    if (request.lastFrame?.url.startsWith('data:')) request.lastFrame = { ...request.lastFrame, url: 'data:(sent)' };
-    try {
-      await save(l, { status: 'running', operation, request, submittedAt: clock.now() });
-    } catch (err) {
-      // Kept in memory and written with the next change; the job goes on.
-      log.error({ jobId: job.id, err, operation: operation.id }, 'could not record the submitted job');
-    }
-    log.info({ jobId: job.id, provider: job.provider, operation: operation.id }, 'submitted');
-    l.estimate = await loadEstimate(job).catch(() => undefined);
-    if (status) await handleStatus(l, status);
-    else planPoll(l);
-    schedulePump();
-  }
-
-  function schedulePump() {
-    scheduler.schedule('__pump', clock.now());
-  }
-
-  function ctx(job: JobRecord): ProviderCallContext {
-    return { jobId: job.id, workDir: config.workDir };
-  }
-
-  async function loadEstimate(job: JobRecord): Promise<RenderEstimate | undefined> {
-    const spec = deps.catalogue.byId(job.request.modelId);
-    if (!spec) return undefined;
-    const prior = priorEstimate(spec, job.request.resolution, job.request.duration);
-    const stats = await store.getStats(statsKey(spec.id, job.request.resolution, job.request.duration));
-    return estimate(prior, stats);
-  }
-
-  // ---------- polling ----------
-
-  function renderElapsed(job: JobRecord) {
-    return clock.now() - (job.submittedAt ?? job.createdAt);
-  }
-
-  function planPoll(l: Live, minDelay = 0) {
-    const delay = l.estimate ? nextPollDelayMs(l.estimate, renderElapsed(l.job), config.pollPolicy) : config.pollPolicy.maxIntervalMs;
-    const paused = providerPausedUntil.get(l.job.provider) ?? 0;
-    l.nextPollAt = Math.max(clock.now() + Math.max(delay, minDelay), paused);
-    wake(l);
-  }
-
-  /** Schedules the job's next wake-up: its poll or its next progress edit, whichever is first. */
-  function wake(l: Live, progressAt?: number) {
-    const at = Math.min(l.nextPollAt ?? Infinity, progressAt ?? Infinity);
-    if (at !== Infinity) scheduler.schedule(l.job.id, at);
-  }
-
-  async function step(id: string): Promise<void> {
-    const l = live.get(id);
-    if (!l || stopped) return;
-    if (l.busy) {
-      l.rerun = true;
-      return;
-    }
-    l.busy = true;
-    try {
-      const s = l.job.status;
-      if (s === 'running') {
-        if (l.nextPollAt !== undefined && l.nextPollAt <= clock.now()) await poll(l);
-        else await progress(l);
-      } else if (s === 'completed' || s === 'delivering') {
-        await delivery.deliver(l);
-      } else if (s === 'queued' || s === 'submitting') {
-        await progress(l);
-      }
-    } finally {
-      l.busy = false;
-      if (l.rerun) {
-        l.rerun = false;
-        scheduler.schedule(id, clock.now());
-      } else if (live.has(id) && l.job.status === 'running' && scheduler.dueAt(id) === undefined) {
-        // A step that only refreshed progress must not lose the job's next poll.
-        wake(l);
-      }
-    }
-  }
-
-  const poller = createPoller({
+  const files = createJobFiles({ workDir: config.workDir, videosCapBytes: config.videosCapBytes, logger: log });
+  const machine = createJobMachine({ store, clock, logger: log, self, providerLabel: (job) => label(job.provider), storeRetry: STORE_RETRY });
+  const ownership = createOwnership({ store, clock, logger: log, identity, leaseMs: config.leaseMs, surfaces: [...surfaces.keys()] });
+  const queue = createJobQueue<Live>({ maxInFlight: config.maxInFlight, maxPerUser: config.maxPerUser });
+  const submitStep = createSubmitStep({ providers: deps.providers, catalogue: deps.catalogue, files, providerLabel: label, now: () => clock.now(), ctx, inlineLimit: config.inlineSubmits ?? 4 });
+  const poller = createPoller({ clock, logger: log, config, providers: deps.providers, ctx, renderElapsed, pausedUntil });
+  const delivery = createDelivery({ clock, logger: log, fetcher: deps.fetcher, files, config, surfaceOf, summary });
+  const scheduler = createScheduler({
     clock,
-    logger: log,
-    config,
-    providers: deps.providers,
-    store,
-    ctx,
-    renderElapsed,
-    planPoll,
-    backoff,
-    pauseProvider: (provider, until) => providerPausedUntil.set(provider, Math.max(providerPausedUntil.get(provider) ?? 0, until)),
-    save,
-    fail: (l, code, text) => fail(l, code, text),
-    timeOut: (l, text) => finishAs(l, 'timed_out', 'timeout', text),
-    progress: (l) => progress(l),
-    deliver: (l) => delivery.deliver(l),
+    concurrency: config.pollConcurrency,
+    run: (key) => (key === '__pump' ? pump() : key === '__queue' ? refreshQueue() : step(key)),
+    onError: (key, err) => log.error({ err, jobId: key }, 'scheduled step failed'),
   });
-  const { poll, handleStatus } = poller;
-
   const reporter = createProgressReporter({
     clock,
     logger: log,
     surfaceOf,
     budgets,
     summary,
-    save,
-    wake,
-    queuePosition,
+    queuePosition: (id) => queue.position(id),
     renderElapsed,
+    gone: (l, ref) => void apply(l, { type: 'progress_gone', ref }).catch(() => undefined),
+    wake,
   });
-  const progress = reporter.progress;
 
-  // ---------- endings ----------
+  // ---------- scheduling ----------
 
-  async function finishAs(l: Live, status: JobStatus, code: string, text: string) {
-    const job = l.job;
-    scheduler.cancel(job.id);
-    await save(l, { status, error: { code, message: text }, finishedAt: clock.now() });
-    live.delete(job.id);
-    log.info({ jobId: job.id, status, code }, 'job ended');
-    await l.editing;
-    await tell(job, { kind: status === 'cancelled' ? 'cancelled' : 'failed', job: summary(job), text });
-    emit({ type: 'finished', job });
-    schedulePump();
+  /** Runs the job's step at `at`, unless it is already due sooner. */
+  function wake(l: Live, at: number) {
+    if (!live.has(l.job.id)) return;
+    const due = scheduler.dueAt(l.job.id);
+    if (due === undefined || at < due) scheduler.schedule(l.job.id, at);
   }
 
-  const fail = (l: Live, code: string, text: string) => finishAs(l, 'failed', code, text);
+  function planPoll(l: Live, minDelay = 0) {
+    const delay = l.estimate ? nextPollDelayMs(l.estimate, renderElapsed(l.job), config.pollPolicy) : config.pollPolicy.maxIntervalMs;
+    l.nextPollAt = Math.max(clock.now() + Math.max(delay, minDelay), pausedUntil.get(l.job.provider) ?? 0);
+    wake(l, l.nextPollAt);
+  }
+
+  const schedulePump = () => scheduler.schedule('__pump', clock.now());
+
+  let queueRefreshAt: number | undefined;
+  /** Queue positions moved: refresh queued jobs' messages, at most once per progress interval. */
+  function queueChanged() {
+    if (queueRefreshAt !== undefined || !queue.waiting) return;
+    const every = Math.min(...deps.surfaces.map((s) => s.progressIntervalMs));
+    queueRefreshAt = clock.now() + every;
+    scheduler.schedule('__queue', queueRefreshAt);
+  }
+  async function refreshQueue() {
+    queueRefreshAt = undefined;
+    for (const l of queue.queued()) reporter.show(l);
+  }
+
+  async function loadEstimate(job: JobRecord) {
+    const spec = deps.catalogue.byId(job.request.modelId);
+    if (!spec) return undefined;
+    const stats = await store.getStats(statsKey(spec.id, job.request.resolution, job.request.duration)).catch(() => undefined);
+    return estimate(priorEstimate(spec, job.request.resolution, job.request.duration), stats);
+  }
+
+  async function learn(job: JobRecord) {
+    if (!job.submittedAt || !job.completedAt) return;
+    const key = statsKey(job.request.modelId, job.request.resolution, job.request.duration);
+    try {
+      await store.putStats(key, observe(await store.getStats(key), (job.completedAt - job.submittedAt) / 1000));
+    } catch (err) {
+      log.warn({ jobId: job.id, err }, 'could not record the render time');
+    }
+  }
+
+  // ---------- applying outcomes ----------
+
+  /** Commits an event, then does what the job's new status calls for. */
+  async function apply(l: Live, event: JobEvent): Promise<Commit> {
+    const r = await machine.commit(l, event);
+    if (!r.ok) {
+      if (r.lost) await end(l, undefined);
+      return r;
+    }
+    if (!l.held) queue.track(l);
+    const status = l.job.status;
+    if (r.prev !== status) emit({ type: 'status', job: l.job });
+    if (isFinal(status)) {
+      await end(l, r.notice);
+      return r;
+    }
+    if (status === 'queued' && r.prev !== 'queued') {
+      queueChanged();
+      schedulePump();
+    } else if (status === 'running' && r.prev !== 'running') {
+      l.estimate = await loadEstimate(l.job);
+      planPoll(l);
+    } else if (status === 'completed' && r.prev !== 'completed') {
+      void learn(l.job);
+      wake(l, clock.now());
+    }
+    reporter.show(l, r.prev !== status);
+    return r;
+  }
+
+  /** The job has ended (or is no longer ours): tell the user, clean up, let the next one in. */
+  async function end(l: Live, notice: Notice | undefined) {
+    const job = l.job;
+    if (!live.has(job.id)) return;
+    live.delete(job.id);
+    scheduler.cancel(job.id);
+    queue.forget(l);
+    await reporter.close(l);
+    if (isFinal(job.status)) {
+      log.info({ jobId: job.id, status: job.status, code: job.error?.code }, 'job ended');
+      if (notice) await tell(job, { kind: notice.kind, job: summary(job), text: notice.text });
+      else if (job.status === 'delivered') await markDone(job);
+      await files.removeJobFiles(job).catch((err: unknown) => log.warn({ jobId: job.id, err }, 'could not delete the job files'));
+      emit({ type: 'finished', job });
+    }
+    queueChanged();
+    schedulePump();
+  }
 
   /** Shows a final message: in place of the progress message if there is one, else as a new post. */
   async function tell(job: JobRecord, message: SurfaceMessage) {
@@ -344,116 +268,203 @@ export function createJobService(deps: JobServiceDeps) {
     }
   }
 
-  async function delivered(l: Live) {
-    scheduler.cancel(l.job.id);
-    live.delete(l.job.id);
-    emit({ type: 'finished', job: l.job });
-    schedulePump();
+  async function markDone(job: JobRecord) {
+    const surface = surfaceOf(job);
+    if (!surface || !job.progressMessage || job.progressMessage === job.result?.messageRef) return;
+    const elapsedSeconds = Math.round((clock.now() - job.createdAt) / 1000);
+    await surface.edit(job.progressMessage, { kind: 'done', job: summary(job), elapsedSeconds, deliveredAs: job.result?.deliveredAs ?? 'file' }).catch((err: unknown) => {
+      log.info({ jobId: job.id, err }, 'could not mark the progress message done');
+    });
   }
 
-  const delivery = createDelivery({
-    clock,
-    logger: log,
-    fetcher: deps.fetcher,
-    config,
-    surfaceOf,
-    summary,
-    save,
-    fail,
-    delivered,
-    retryLater: (l: Live, ms: number) => scheduler.schedule(l.job.id, clock.now() + ms),
-    progress: (l: Live) => progress(l, true),
-    backoff,
-  });
+  // ---------- the steps ----------
 
-  function admission(surface: string, requesterId: string) {
-    const mine = [...live.values()].filter((l) => l.job.surface === surface && l.job.requester.id === requesterId);
-    const running = mine.filter((l) => l.job.status !== 'queued').length;
-    const waiting = mine.length - running;
-    if (mine.length >= config.maxPerUser + config.maxQueuedPerUser) {
-      const parts = [`You have ${running} job${running === 1 ? '' : 's'} running`];
-      if (waiting) parts.push(`${waiting} waiting`);
-      throw new UserFacingError('too_many_jobs', `${parts.join(' and ')}. Wait for one to finish, then try again.`);
+  async function pump(): Promise<void> {
+    if (stopped) return;
+    const { items, wakeAt } = queue.take(clock.now());
+    for (const l of items) {
+      const p = submit(l).finally(() => inFlightSubmits.delete(p));
+      inFlightSubmits.add(p);
     }
-    return { mine, running };
+    if (wakeAt !== undefined) scheduler.schedule('__pump', wakeAt);
+    if (items.length) queueChanged();
   }
 
-  // ---------- lifecycle ----------
+  async function submit(l: Live): Promise<void> {
+    l.submitting = true;
+    try {
+      const begun = await apply(l, { type: 'submit_begin' });
+      if (!begun.ok) return;
+      const out = await submitStep(l.job);
+      const r = await apply(l, out.event);
+      if (!r.ok) return;
+      if (out.event.type === 'submit_ok') log.info({ jobId: l.job.id, provider: l.job.provider, operation: out.event.operation.id }, 'submitted');
+      if (out.status && l.job.status === 'running') await afterPoll(l, poller.outcome(l, out.status));
+    } catch (err) {
+      if (!(err instanceof StoppedError)) log.error({ jobId: l.job.id, err }, 'submit step failed');
+    } finally {
+      l.submitting = false;
+      schedulePump();
+    }
+  }
+
+  async function afterPoll(l: Live, o: PollOutcome) {
+    if (o.event) {
+      const r = await apply(l, o.event);
+      if (!r.ok) return;
+    }
+    if (l.job.status === 'running') planPoll(l, o.waitMs ?? 0);
+  }
+
+  async function deliver(l: Live) {
+    // At most: record an attempt, then make it.
+    for (let i = 0; i < 2; i++) {
+      const event = await delivery.step(l);
+      const r = await apply(l, event);
+      if (!r.ok) return;
+      if (event.type === 'delivery_attempt') {
+        l.attemptRecorded = true;
+        continue;
+      }
+      if (event.type === 'delivery_wait') wake(l, event.at);
+      return;
+    }
+  }
+
+  async function step(id: string): Promise<void> {
+    const l = live.get(id);
+    if (!l || stopped) return;
+    if (l.busy) {
+      l.rerun = true;
+      return;
+    }
+    l.busy = true;
+    try {
+      const s = l.job.status;
+      if (s === 'submitting' && !l.submitting) {
+        // Found mid-submit after a restart or takeover: the request may have gone out.
+        const at = new Date(l.job.updatedAt).toISOString().slice(11, 16);
+        await apply(l, {
+          type: 'submit_interrupted',
+          text: `The bot restarted while sending this job to ${label(l.job.provider)}, so we can't tell whether it started. It was not sent again, to avoid paying twice; it may have been charged. The bot's operator can look for a generation started at ${at} UTC in the ${label(l.job.provider)} dashboard.`,
+        });
+      } else if (s === 'running') {
+        if (l.nextPollAt !== undefined && l.nextPollAt <= clock.now()) {
+          l.nextPollAt = undefined;
+          await afterPoll(l, await poller.poll(l));
+        }
+      } else if (s === 'completed' || s === 'delivering') {
+        if (l.job.retryAt === undefined || l.job.retryAt <= clock.now()) await deliver(l);
+      }
+      if (live.has(id)) reporter.show(l);
+    } catch (err) {
+      if (err instanceof StoppedError) return;
+      log.error({ jobId: id, err }, 'job step failed; trying again shortly');
+      wake(l, clock.now() + 5000);
+    } finally {
+      l.busy = false;
+      if (l.rerun) {
+        l.rerun = false;
+        scheduler.schedule(id, clock.now());
+      } else if (live.has(id)) replan(l);
+    }
+  }
+
+  /** Makes sure the job wakes for whatever it waits on next. */
+  function replan(l: Live) {
+    const s = l.job.status;
+    if (s === 'running') {
+      if (l.nextPollAt === undefined) planPoll(l);
+      else wake(l, l.nextPollAt);
+    } else if ((s === 'completed' || s === 'delivering') && l.job.retryAt !== undefined) wake(l, l.job.retryAt);
+  }
+
+  // ---------- ownership ----------
 
   function track(job: JobRecord): Live {
-    const l: Live = { job, pollErrors: 0, lastSentAt: 0, busy: false, rerun: false };
+    const l = newLive(job);
     live.set(job.id, l);
     return l;
   }
 
   async function heartbeat() {
     if (stopped) return;
-    try {
-      await store.putLease(instanceId, clock.now() + config.leaseMs);
-    } catch (err) {
-      log.warn({ err }, 'lease heartbeat failed');
-    }
-    leaseCancel = clock.setTimer(() => void heartbeat(), config.leaseMs / 3);
-    // Pick up jobs whose owner died since the last look (another instance, or a crashed CLI run).
-    if (sweep && ++beats % 3 === 0 && !stopped) await resume().catch((err: unknown) => log.warn({ err }, 'orphan sweep failed'));
+    await ownership.renew();
+    leaseTimer = clock.setTimer(() => void heartbeat(), config.leaseMs / 3);
+    if (sweep && ++beats % 3 === 0) await resume();
   }
 
   /** Takes over every unfinished job of our surfaces whose owner is gone, and carries on. */
   async function resume(): Promise<number> {
-    let n = 0;
-    for (const kind of surfaces.keys()) {
-      for (const id of await store.activeIds(kind)) {
-        if (live.has(id)) continue;
-        const job = await store.get(id);
-        if (!job || isFinal(job.status)) continue;
-        if (!(await ownerGone(job.owner, instanceId, { alive: ownerAlive, leaseOf: (o) => store.getLease(o), now: clock.now() }))) continue;
-        const l = track(job);
-        n++;
-        log.info({ jobId: id, status: job.status }, 'resuming job');
-        if (job.status === 'submitting') {
-          const name = PROVIDER_LABELS[job.provider] ?? job.provider;
-          await fail(l, 'submit_interrupted', `The bot restarted while sending this job to ${name}, so we can't tell whether it started. It was not sent again, to avoid paying twice.`);
-          continue;
-        }
-        await save(l, { owner: instanceId });
-        if (job.status === 'running') {
-          l.estimate = await loadEstimate(job);
-          l.nextPollAt = clock.now();
-          wake(l);
-        } else if (job.status === 'completed' || job.status === 'delivering') {
-          scheduler.schedule(id, clock.now());
-        }
-      }
+    let claimed: JobRecord[];
+    try {
+      claimed = await ownership.claim();
+    } catch (err) {
+      log.warn({ err }, 'could not look for jobs to take over; trying again at the next heartbeat');
+      return 0;
     }
-    schedulePump();
-    return n;
+    for (const job of claimed) {
+      if (live.has(job.id)) continue;
+      const l = track(job);
+      log.info({ jobId: job.id, status: job.status }, 'resuming job');
+      queue.track(l);
+      if (job.status === 'running') {
+        l.estimate = await loadEstimate(job);
+        l.nextPollAt = clock.now();
+      }
+      wake(l, clock.now());
+    }
+    if (claimed.length) {
+      queueChanged();
+      schedulePump();
+    }
+    return claimed.length;
   }
 
+  // ---------- use cases ----------
+
   return {
-    instanceId,
+    instanceId: self,
     validate: (input: GenerationInput) => deps.validator.parse(input),
-    onEvent(listener: (e: JobEvent) => void): () => void {
+    onEvent(listener: (e: JobEventNotice) => void): () => void {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
 
-    /** Throws the "you have N jobs running" error if this person can't start another job now. */
-    checkAdmission(surface: string, requesterId: string): void {
-      admission(surface, requesterId);
+    /** Throws the refusal if this person has already reached a limit (a quick check; `submit` decides atomically). */
+    async checkAdmission(s: { surface: string; requesterId: string; place?: Place }): Promise<void> {
+      const limits = admissionLimits(config, s.place);
+      const usage = await store.usage({ surface: s.surface, requesterId: s.requesterId, ...(s.place ? { place: s.place.key } : {}), day: utcDay(clock.now()) }).catch((err: unknown) => {
+        log.error({ err }, 'could not read usage');
+        throw new UserFacingError('store_unavailable', STORE_DOWN);
+      });
+      const hit = reachedLimit(limits, usage);
+      if (hit) throw refusal(hit, usage, limits, s.place);
     },
 
-    /** Validates, enforces limits, persists and queues a job. Throws UserFacingError for the user. */
+    /** Validates, admits (limits checked atomically), announces and queues a job. Throws UserFacingError for the user. */
     async submit(s: SubmitInput): Promise<SubmitResult> {
-      if (!surfaces.has(s.surface)) throw new Error(`unknown surface ${s.surface}`);
-      const request = deps.validator.parse(s.input);
-      const spec = deps.catalogue.byId(request.modelId)!;
-      const { mine, running } = admission(s.surface, s.requester.id);
+      const surface = surfaces.get(s.surface);
+      if (!surface) throw new Error(`unknown surface ${s.surface}`);
+      const parsed = deps.validator.parse(s.input);
+      const spec = deps.catalogue.byId(parsed.modelId)!;
+      const id = randomUUID();
       const now = clock.now();
-      const job: JobRecord = {
-        id: randomUUID(),
+      const request = { ...parsed };
+      try {
+        if (request.image) request.image = await files.storeImage(id, 'first', request.image);
+        if (request.lastFrame) request.lastFrame = await files.storeImage(id, 'last', request.lastFrame);
+      } catch (err) {
+        log.error({ jobId: id, err }, 'could not store the input image');
+        throw new UserFacingError('store_unavailable', STORE_DOWN);
+      }
+      const draft: JobRecord = {
+        id,
+        version: 0,
         surface: s.surface,
         conversation: s.conversation,
         requester: s.requester,
+        ...(s.place ? { place: s.place.key } : {}),
         meta: s.meta ?? {},
         request,
         provider: spec.provider,
@@ -461,79 +472,107 @@ export function createJobService(deps: JobServiceDeps) {
         createdAt: now,
         updatedAt: now,
         attempts: { submit: 0, delivery: 0 },
-        owner: instanceId,
-        ...(s.progressMessage ? { progressMessage: s.progressMessage } : {}),
+        owner: self,
       };
-      await store.create(job);
-      const l = track(job);
-      refreshPositions();
-      const surface = surfaces.get(s.surface)!;
-      if (!job.progressMessage) {
-        try {
-          const mustWait = inFlight().length >= config.maxInFlight || running >= config.maxPerUser || queued().length > 1;
-          const view = progressView({
-            jobId: job.id,
-            phase: mustWait ? 'queued' : 'submitting',
-            ...(mustWait ? { queuePosition: queuePosition(job.id) } : {}),
-            elapsedMs: 0,
-          });
-          const ref = await surface.post(job.conversation, { kind: 'progress', job: summary(job), progress: view });
-          l.lastKey = viewKey(view);
-          l.lastSentAt = clock.now();
-          await save(l, { progressMessage: ref });
-        } catch (err) {
-          log.warn({ jobId: job.id, err }, 'could not post a progress message; the job continues');
-        }
+      const limits = admissionLimits(config, s.place);
+      let admitted;
+      try {
+        admitted = await store.admit(draft, limits);
+      } catch (err) {
+        log.error({ jobId: id, err }, 'could not admit the job');
+        await files.removeJobFiles(draft).catch(() => undefined);
+        throw new UserFacingError('store_unavailable', STORE_DOWN);
       }
-      log.info({ jobId: job.id, model: spec.id, surface: s.surface }, 'job queued');
+      if (!admitted.ok) {
+        await files.removeJobFiles(draft).catch(() => undefined);
+        const usage = await store.usage({ surface: s.surface, requesterId: s.requester.id, ...(s.place ? { place: s.place.key } : {}), day: utcDay(now) });
+        throw refusal(admitted.limit, usage, limits, s.place);
+      }
+      const l = track(admitted.job);
+      l.held = true;
+      log.info({ jobId: id, model: spec.id, surface: s.surface }, 'job admitted');
+
+      // The first message: where the job will wait (behind others) or that it is being sent.
+      const mustWait = queue.inFlight >= config.maxInFlight || queue.waiting > 0;
+      const view = progressView({ jobId: id, phase: mustWait ? 'queued' : 'submitting', ...(mustWait ? { queuePosition: queue.waiting + 1 } : {}), elapsedMs: 0 });
+      const message: SurfaceMessage = { kind: 'progress', job: summary(l.job), progress: view };
+      try {
+        const posted = await (s.announce ?? (async (job: JobRecord, m: SurfaceMessage) => ({ progressMessage: await surface.post(job.conversation, m) })))(l.job, message);
+        l.progress.lastKey = viewKey(view);
+        l.progress.lastSentAt = clock.now();
+        await apply(l, { type: 'announced', ...posted });
+      } catch (err) {
+        // Nobody was told about this job: drop it (nothing was submitted; it doesn't count).
+        log.warn({ jobId: id, err }, 'could not post the first message; the job is dropped');
+        l.held = false;
+        await machine.commit(l, { type: 'fail', code: 'not_announced', text: 'The first message could not be posted.' }).catch(() => undefined);
+        await end(l, undefined);
+        throw err;
+      }
+      l.held = false;
+      if (!live.has(id)) return { job: l.job };
+      queue.track(l);
+      queueChanged();
       await pump();
-      const stillQueued = l.job.status === 'queued';
-      return { job: l.job, ...(stillQueued ? { queuePosition: queuePosition(job.id) } : {}), othersActive: mine.length };
+      return { job: l.job, ...(l.job.status === 'queued' ? { queuePosition: queue.position(id) } : {}) };
     },
-
-    /** Stops tracking a job. Queued jobs cost nothing; submitted ones may still be charged. */
-    async cancel(jobId: string, by: { id: string; force?: boolean }): Promise<JobRecord> {
-      const l = live.get(jobId);
-      if (!l) {
-        const job = await store.get(jobId);
-        if (!job) throw new UserFacingError('not_found', 'That job does not exist.');
-        throw new UserFacingError('not_active', 'That job has already finished.');
-      }
-      if (!by.force && l.job.requester.id !== by.id) throw new UserFacingError('forbidden', 'Only the person who asked for this video can cancel it.');
-      if (l.job.status === 'completed' || l.job.status === 'delivering') throw new UserFacingError('not_active', 'That video is already being delivered.');
-      const submitted = l.job.status !== 'queued';
-      await finishAs(
-        l,
-        'cancelled',
-        'cancelled',
-        submitted ? 'Cancelled: the bot stopped tracking this job. The provider may still finish it and charge for it.' : 'Cancelled before it was submitted; nothing was charged.',
-      );
-      return l.job;
-    },
-
-    get: (id: string) => live.get(id)?.job ?? store.get(id),
-    activeCount: () => live.size,
-    queuePosition,
 
     /**
-     * Starts the lease heartbeat and, unless `resume: false`, resumes unfinished jobs now
-     * and keeps taking over jobs whose owner dies later.
+     * Cancels a job for `by` (the requester, or anyone with `force`). Queued jobs cost nothing;
+     * a job being submitted stops as soon as the provider answers; submitted ones may still be charged.
+     */
+    async cancel(jobId: string, by: { id: string; force?: boolean }): Promise<JobRecord> {
+      const l = live.get(jobId);
+      const job = l?.job ?? (await store.get(jobId));
+      if (!job) throw new UserFacingError('not_found', 'That job does not exist.');
+      if (isFinal(job.status)) throw new UserFacingError('not_active', 'That job has already finished.');
+      if (!by.force && job.requester.id !== by.id) throw new UserFacingError('forbidden', 'Only the person who asked for this video can cancel it.');
+      const held = l ?? { job };
+      const r = l ? await apply(l, { type: 'cancel', by: by.id }) : await machine.commit(held, { type: 'cancel', by: by.id }, { anyOwner: true });
+      if (!r.ok) {
+        throw new UserFacingError('not_active', r.reason === 'the video is already being delivered' ? 'That video is already being delivered.' : 'That job has already finished.');
+      }
+      // Cancelled here on behalf of another instance: tell the user from here.
+      if (!l && r.notice) await tell(r.job, { kind: r.notice.kind, job: summary(r.job), text: r.notice.text });
+      return r.job;
+    },
+
+    get: async (id: string): Promise<JobRecord | undefined> => live.get(id)?.job ?? store.get(id),
+    activeCount: () => live.size,
+    queuePosition: (id: string) => queue.position(id),
+
+    /**
+     * Starts the lease heartbeat and, unless `resume: false`, cleans up files left by a crash,
+     * resumes unfinished jobs now and keeps taking over jobs whose owner dies later.
      */
     async start(opts: { resume?: boolean } = {}): Promise<number> {
       sweep = opts.resume !== false;
+      if (sweep) {
+        await files
+          .sweep(async (jobId) => {
+            const job = await store.get(jobId);
+            return Boolean(job && !isFinal(job.status));
+          })
+          .catch((err: unknown) => log.warn({ err }, 'could not clean up leftover files'));
+      }
       await heartbeat();
-      return opts.resume === false ? 0 : resume();
+      return sweep ? resume() : 0;
     },
 
-    /** Stops timers; jobs stay in the store for the next start. */
-    async stop(): Promise<void> {
+    /** Stops timers and lets in-flight submits finish (up to `graceMs`); jobs stay in the store for the next start. */
+    async stop(opts: { graceMs?: number } = {}): Promise<void> {
       stopped = true;
       scheduler.stop();
-      leaseCancel?.();
-      await scheduler.idle();
-      await Promise.all([...submitting, ...[...live.values()].map((l) => l.editing)]);
-      // Let another instance take over at once instead of waiting for the lease to lapse.
-      await store.putLease(instanceId, 0).catch(() => undefined);
+      leaseTimer?.();
+      const settled = Promise.all([scheduler.idle(), ...inFlightSubmits, ...[...live.values()].map((l) => l.progress.sending)]);
+      let cancelTimer: () => void = () => {};
+      const grace = new Promise<void>((r) => {
+        cancelTimer = clock.setTimer(r, opts.graceMs ?? 20_000);
+      });
+      await Promise.race([settled, grace]);
+      cancelTimer();
+      machine.stop();
+      await ownership.release();
     },
   };
 }

@@ -1,87 +1,77 @@
 /**
- * Persistence for jobs, their indices and learned render times, over any keyv
- * store (SQLite by default). Index keys are per surface so a terminal run and the
- * bot sharing one database never rewrite the same index.
+ * The job store port. Every operation a job's life depends on is atomic in the
+ * store itself (no index or counter is rebuilt in process memory), and every
+ * failure is thrown, never answered as "nothing there":
+ * - `admit` inserts a job only if every limit still admits it (one statement);
+ * - `write` is a compare-and-set on the record's version;
+ * - `claimOrphans` takes over jobs whose owner's lease has lapsed, in one step,
+ *   so an unreadable lease can never count as "owner gone".
+ * Implemented over SQLite in `src/store/`.
  */
-import type Keyv from 'keyv';
-import type { JobRecord } from './job.js';
 import type { RenderStats } from './eta.js';
+import type { JobRecord } from './job.js';
+
+/** Limits checked atomically when a job is admitted. `undefined` = no such limit. */
+export interface AdmissionLimits {
+  /** Unfinished jobs (waiting, at the provider, being delivered) one person may have. */
+  perUserActive: number;
+  /** Jobs waiting in the queue across everyone. */
+  queueLength?: number;
+  /** Jobs one person may start per UTC day, wherever they start them. */
+  perUserDaily?: number;
+  /** Jobs one person may start per UTC day in the job's place (e.g. a Discord server). */
+  placeDaily?: number;
+}
+
+export type AdmissionLimit = 'user_active' | 'queue_length' | 'user_daily' | 'place_daily';
+
+export type Admission = { ok: true; job: JobRecord } | { ok: false; limit: AdmissionLimit };
+
+/** What one person has going, for refusal messages and usage displays. */
+export interface Usage {
+  /** Their unfinished jobs, and how many of those are still waiting in our queue. */
+  active: number;
+  queued: number;
+  /** Jobs they started today (UTC) that count towards daily limits, anywhere and in `place`. */
+  today: number;
+  todayInPlace: number;
+  /** Jobs waiting in the queue across everyone. */
+  queueLength: number;
+}
+
+/** An instance's liveness: alive exactly while `expiresAt` is in the future. */
+export interface InstanceLease {
+  instance: string;
+  expiresAt: number;
+  /** Identifies one kernel and pid namespace (see instance.ts); absent where it can't be told. */
+  host?: string;
+  pid?: number;
+  /** The process's start time as the kernel reports it, so a reused pid is not mistaken for it. */
+  started?: string;
+}
+
+export type WriteResult = { ok: true; job: JobRecord } | { ok: false; current: JobRecord | undefined };
 
 export interface JobStore {
+  /** Inserts a new job (version 1) if every limit admits it, atomically with the counting. */
+  admit(job: JobRecord, limits: AdmissionLimits): Promise<Admission>;
+  usage(q: { surface: string; requesterId: string; place?: string; day: string }): Promise<Usage>;
   get(id: string): Promise<JobRecord | undefined>;
-  /** Stores a new job and adds it to the active indices. */
-  create(job: JobRecord): Promise<void>;
-  /** Rewrites the record; indices unchanged. */
-  update(job: JobRecord): Promise<void>;
-  /** Rewrites the record and drops it from the active indices (delivered, failed, …). */
-  finish(job: JobRecord): Promise<void>;
+  /**
+   * Writes `next` (with version `expectedVersion + 1`) only if the stored record still has
+   * `expectedVersion`; otherwise returns what is stored now.
+   */
+  write(next: JobRecord, expectedVersion: number): Promise<WriteResult>;
+  /**
+   * Claims up to `limit` unfinished jobs of `surfaces` whose owner is neither `self` nor alive:
+   * no owner, an owner in `deadOwners`, or an owner without a fresh lease. Atomic; returns them.
+   */
+  claimOrphans(q: { surfaces: readonly string[]; self: string; now: number; deadOwners: readonly string[]; limit: number }): Promise<JobRecord[]>;
+  /** Ids of unfinished jobs of a surface (any owner). */
   activeIds(surface: string): Promise<string[]>;
-  activeInConversation(conversation: string): Promise<string[]>;
-  activeForUser(surface: string, userId: string): Promise<string[]>;
+  putLease(lease: InstanceLease): Promise<void>;
+  /** Fresh leases of instances on `host`, for the same-host crash shortcut. */
+  leasesOnHost(host: string, now: number): Promise<InstanceLease[]>;
   getStats(key: string): Promise<RenderStats | undefined>;
   putStats(key: string, stats: RenderStats): Promise<void>;
-  /** Liveness of an instance: present and unexpired while it runs. */
-  getLease(instance: string): Promise<number | undefined>;
-  putLease(instance: string, expiresAt: number): Promise<void>;
-}
-
-/** Serialises read-modify-write of one key inside this process. */
-function createKeyLocks() {
-  const tails = new Map<string, Promise<unknown>>();
-  return async function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = tails.get(key) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    tails.set(key, tail);
-    try {
-      return await run;
-    } finally {
-      if (tails.get(key) === tail) tails.delete(key);
-    }
-  };
-}
-
-export function createJobStore(kv: Keyv): JobStore {
-  const withLock = createKeyLocks();
-  const indexKeys = (job: JobRecord) => [
-    `idx:active:${job.surface}`,
-    `idx:conv:${job.conversation}`,
-    `idx:user:${job.surface}:${job.requester.id}`,
-  ];
-  const readIndex = async (key: string) => ((await kv.get<string[]>(key)) ?? []);
-  const editIndex = (key: string, id: string, add: boolean) =>
-    withLock(key, async () => {
-      const ids = await readIndex(key);
-      const has = ids.includes(id);
-      if (add === has) return;
-      const next = add ? [...ids, id] : ids.filter((x) => x !== id);
-      if (next.length) await kv.set(key, next);
-      else await kv.delete(key);
-    });
-
-  return {
-    get: (id) => kv.get<JobRecord>(`job:${id}`),
-    async create(job) {
-      await kv.set(`job:${job.id}`, job);
-      for (const key of indexKeys(job)) await editIndex(key, job.id, true);
-    },
-    async update(job) {
-      await kv.set(`job:${job.id}`, job);
-    },
-    async finish(job) {
-      await kv.set(`job:${job.id}`, job);
-      for (const key of indexKeys(job)) await editIndex(key, job.id, false);
-    },
-    activeIds: (surface) => readIndex(`idx:active:${surface}`),
-    activeInConversation: (conversation) => readIndex(`idx:conv:${conversation}`),
-    activeForUser: (surface, userId) => readIndex(`idx:user:${surface}:${userId}`),
-    getStats: (key) => kv.get<RenderStats>(`eta:${key}`),
-    async putStats(key, stats) {
-      await kv.set(`eta:${key}`, stats);
-    },
-    getLease: (instance) => kv.get<number>(`lease:${instance}`),
-    async putLease(instance, expiresAt) {
-      await kv.set(`lease:${instance}`, expiresAt);
-    },
-  };
 }

@@ -3,13 +3,18 @@
  * the core never imports a platform or HTTP library.
  */
 import type { ModelSpec } from './catalogue.js';
-import type { GenerationRequest } from './request.js';
+import type { GenerationRequest, PreparedImage } from './request.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
+/** An image as a provider receives it: an http(s) URL or a full data URI. */
+export type ProviderImage = Omit<PreparedImage, 'url' | 'file' | 'data'> & { url: string };
+
 /** What a provider needs to start a job. */
-export interface ProviderRequest extends GenerationRequest {
+export interface ProviderRequest extends Omit<GenerationRequest, 'image' | 'lastFrame'> {
   model: ModelSpec;
+  image?: ProviderImage;
+  lastFrame?: ProviderImage;
 }
 
 /** Opaque, JSON-serialisable handle to a job at a provider. Stored in the job record. */
@@ -64,6 +69,10 @@ export interface ProgressView {
   /** 0..99, in steps of 5, from the learned render time. */
   percent?: number;
   anomaly?: string;
+  /** Delivery is waiting: for the platform to accept the video, for the download, or for disk space. */
+  waiting?: 'platform' | 'download' | 'disk';
+  /** Seconds until the next delivery attempt (coarse), while `waiting`. */
+  retryInSeconds?: number;
 }
 
 /** A short description of the job a surface can show next to progress and results. */
@@ -124,8 +133,11 @@ export interface ChatSurface {
   readonly progressIntervalMs: number;
   /** Cap on progress edits per second across all jobs of this surface (platform rate limits). */
   readonly maxEditsPerSecond?: number;
-  /** Posts a message; returns a reference to it for later edits. */
-  post(conversation: string, message: SurfaceMessage): Promise<string>;
+  /**
+   * Posts a message; returns a reference to it for later edits. With `idempotencyKey`, a repeated
+   * call after a crash must not post a second copy where the platform allows it.
+   */
+  post(conversation: string, message: SurfaceMessage, opts?: { idempotencyKey?: string }): Promise<string>;
   /** Replaces a posted message. Throws SurfaceGoneError when it no longer exists. */
   edit(messageRef: string, message: SurfaceMessage): Promise<void>;
   /** The largest file this conversation accepts; `meta` is what the surface stored with the job. */

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Catalogue, ModelSpec, Mode, Resolution } from './catalogue.js';
 import { PROVIDER_LABELS, RESOLUTIONS } from './catalogue.js';
 import { ValidationError } from './errors.js';
-import { checkImageFacts, probeImage, toDataUri } from './image-probe.js';
+import { checkImageFacts, probeImage } from './image-probe.js';
 
 export const PROMPT_MAX_CHARS = 2000;
 
@@ -30,9 +30,15 @@ export interface GenerationInput {
   watermark?: boolean;
 }
 
-/** An image ready for a provider: an http(s) URL or a full data URI. */
+/**
+ * A checked image. Exactly one of: `url`, an http(s) link the provider fetches itself;
+ * `file`, the bytes written once under DATA_DIR (what the stored record keeps); `data`, the
+ * bytes between validation and the job's creation (never stored).
+ */
 export interface PreparedImage {
-  url: string;
+  url?: string;
+  file?: string;
+  data?: Uint8Array;
   mime?: string;
   bytes?: number;
   width?: number;
@@ -101,7 +107,7 @@ function prepareImage(input: ImageInput, what: string, problems: string[]): Prep
       problems.push(...issues.map((m) => `${what}: ${m}`));
       return undefined;
     }
-    return { url: toDataUri(input.data, info), mime: info.mime, bytes: input.data.byteLength, width: info.width, height: info.height };
+    return { data: input.data, mime: info.mime, bytes: input.data.byteLength, width: info.width, height: info.height };
   }
   let url: URL;
   try {
@@ -249,12 +255,13 @@ export type RequestValidator = ReturnType<typeof createRequestValidator>;
 /**
  * Turns a stored request back into an input, for "re-roll" and "animate again".
  * The seed is dropped (a new one is drawn) unless `keepSeed`. Returns undefined
- * when the request's image was inline and is no longer stored.
+ * when the request's image was sent inline (it is not kept after its job).
  */
 export function inputFromRequest(req: GenerationRequest, alias: string, opts: { keepSeed?: boolean; prompt?: string } = {}): GenerationInput | undefined {
   const image = (p: PreparedImage | undefined): ImageInput | undefined =>
-    p && { kind: 'url', url: p.url, ...(p.mime ? { mime: p.mime } : {}), ...(p.bytes ? { bytes: p.bytes } : {}), ...(p.width ? { width: p.width } : {}), ...(p.height ? { height: p.height } : {}) };
-  if (req.image?.url.startsWith('data:') || req.lastFrame?.url.startsWith('data:')) return undefined;
+    p?.url ? { kind: 'url', url: p.url, ...(p.mime ? { mime: p.mime } : {}), ...(p.bytes ? { bytes: p.bytes } : {}), ...(p.width ? { width: p.width } : {}), ...(p.height ? { height: p.height } : {}) } : undefined;
+  // Images sent inline are kept only while their job runs.
+  if ((req.image && !req.image.url) || (req.lastFrame && !req.lastFrame.url)) return undefined;
   return {
     prompt: opts.prompt ?? req.prompt,
     model: alias,

@@ -43,6 +43,14 @@ export function createDispatcher(env: Record<string, string | undefined> = proce
   return proxied ? new EnvHttpProxyAgent(opts) : new Agent(opts);
 }
 
+/**
+ * Resolves once a file stream has closed its descriptor. A stream destroyed before it
+ * finished opening creates its file afterwards: delete a partial file only after this.
+ */
+export function closed(stream: NodeJS.WritableStream & { closed?: boolean; once(event: 'close', fn: () => void): unknown }): Promise<void> {
+  return stream.closed ? Promise.resolve() : new Promise((resolve) => stream.once('close', () => resolve()));
+}
+
 export function header(headers: HttpResponse['headers'], name: string): string | undefined {
   const v = headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;

@@ -10,7 +10,7 @@ import type { Dispatcher } from 'undici';
 import { request } from 'undici';
 import { DownloadError } from '../core/errors.js';
 import type { VideoFetcher } from '../core/ports.js';
-import { toNetworkError } from './http-client.js';
+import { closed, toNetworkError } from './http-client.js';
 
 class TooLarge extends Error {}
 
@@ -60,9 +60,11 @@ export function createVideoFetcher(dispatcher: Dispatcher, opts: { timeoutMs?: n
       }
       const tmp = `${path}.part`;
       const counter = { n: 0 };
+      const out = createWriteStream(tmp);
       try {
-        await pipeline(res.body, capped(maxBytes, counter), createWriteStream(tmp));
+        await pipeline(res.body, capped(maxBytes, counter), out);
       } catch (err) {
+        await closed(out);
         await rm(tmp, { force: true });
         if (err instanceof TooLarge) return { ok: false, reason: 'too_large' };
         throw new DownloadError(`download interrupted: ${(err as Error).message}`, { status: 0, retryable: true, cause: err });

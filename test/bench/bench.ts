@@ -21,13 +21,12 @@ import { BUILTIN_MODELS, createCatalogue } from '../../src/core/catalogue.js';
 import { systemClock } from '../../src/core/clock.js';
 import { DEFAULT_POLL_POLICY } from '../../src/core/eta.js';
 import { createJobService } from '../../src/core/job-service.js';
-import { createJobStore } from '../../src/core/job-store.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { ChatSurface } from '../../src/core/ports.js';
 import { createRequestValidator } from '../../src/core/request.js';
 import { createVideoFetcher } from '../../src/http/video-fetcher.js';
 import { createAimlapiProvider } from '../../src/providers/aimlapi/aimlapi-provider.js';
-import { openKeyv } from '../../src/store.js';
+import { openStore } from '../../src/store.js';
 import { gaussian, mean, prng, quantileOf, startMonitor } from './bench-stats.js';
 
 const { values } = parseArgs({ options: { jobs: { type: 'string', default: '1000' }, warmup: { type: 'string', default: '120' }, scale: { type: 'string', default: '0.25' } } });
@@ -91,7 +90,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Our core, exactly as the bot wires it, with every duration scaled. */
 async function runOurs(url: string, stages: { name: string; specs: Spec[] }[]) {
   const dir = mkdtempSync(join(tmpdir(), 'seedance-bench-'));
-  const { kv, close } = await openKeyv(undefined, dir);
+  const { jobs, close } = await openStore(process.env.STORE_URL, dir);
   const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
   const models = BUILTIN_MODELS.map((m) => ({ ...m, typicalSeconds: m.typicalSeconds * SCALE }));
   const catalogue = createCatalogue(models, { providers: ['aimlapi'] });
@@ -115,7 +114,7 @@ async function runOurs(url: string, stages: { name: string; specs: Spec[] }[]) {
     },
   };
   const service = createJobService({
-    store: createJobStore(kv),
+    store: jobs,
     providers: { aimlapi: createAimlapiProvider({ baseUrl: url, apiKey: KEY, dispatcher }) },
     catalogue,
     validator: createRequestValidator(catalogue, { model: 'lite', resolution: '720p', duration: 5 }),
@@ -127,8 +126,11 @@ async function runOurs(url: string, stages: { name: string; specs: Spec[] }[]) {
       maxPerUser: 10,
       maxQueuedPerUser: 10,
       maxInFlight: 5000,
+      maxQueueLength: 1_000_000,
       maxAgeMs: 30 * 60_000,
       maxVideoBytes: 200 * 1024 * 1024,
+      videosCapBytes: 4 * 1024 * 1024 * 1024,
+      deliveryDeadlineMs: 6 * 3_600_000,
       leaseMs: 60_000,
       pollPolicy: {
         ...DEFAULT_POLL_POLICY,
@@ -139,8 +141,6 @@ async function runOurs(url: string, stages: { name: string; specs: Spec[] }[]) {
       pollConcurrency: 64,
       workDir: dir,
       unknownStatusGraceMs: 60_000,
-      maxSubmitAttempts: 4,
-      maxDeliveryAttempts: 5,
     },
   });
   await service.start();

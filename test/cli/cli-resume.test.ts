@@ -137,7 +137,7 @@ describe.concurrent('seedance-bot resume', () => {
     expect(resumed.code).toBe(1);
     const err = lines(resumed.stderr);
     expect(err[0]).toBe('Resuming 1 job…');
-    expect(err.at(-1)).toContain("we can't tell whether it started. It was not sent again, to avoid paying twice.");
+    expect(err.at(-1)).toContain("we can't tell whether it started. It was not sent again, to avoid paying twice; it may have been charged.");
     expect(lines(resumed.stderr).filter((l) => l.startsWith('Saved '))).toHaveLength(0);
     expect(w.emulator.count({ method: 'POST' })).toBe(1);
     expect(await exists(out)).toBe(false);

@@ -6,19 +6,20 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Keyv from 'keyv';
-import { vi } from 'vitest';
+import { afterEach, vi } from 'vitest';
 import { BUILTIN_MODELS, createCatalogue } from '../../src/core/catalogue.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { DownloadError } from '../../src/core/errors.js';
 import { DEFAULT_POLL_POLICY } from '../../src/core/eta.js';
 import type { JobServiceConfig } from '../../src/core/job-service.js';
 import { createJobService } from '../../src/core/job-service.js';
-import { createJobStore } from '../../src/core/job-store.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { ChatSurface, ProviderOperation, ProviderStatus, SurfaceMessage, VideoFetcher, VideoProvider } from '../../src/core/ports.js';
 import { SurfaceGoneError, SurfaceTooLargeError } from '../../src/core/ports.js';
 import { createRequestValidator } from '../../src/core/request.js';
+import type { InstanceIdentity } from '../../src/core/instance.js';
+import type { Store } from '../../src/store.js';
+import { openStore } from '../../src/store.js';
 
 export interface ScriptedJob {
   id: string;
@@ -157,32 +158,47 @@ export const baseConfig = (over: Partial<JobServiceConfig> = {}): JobServiceConf
   maxInFlight: 20,
   maxAgeMs: 30 * 60_000,
   maxVideoBytes: 200 * 1024 * 1024,
+  videosCapBytes: 1024 * 1024 * 1024,
+  deliveryDeadlineMs: 6 * 3_600_000,
   leaseMs: 60_000,
   pollPolicy: DEFAULT_POLL_POLICY,
   pollConcurrency: 8,
   workDir: mkdtempSync(join(tmpdir(), 'seedance-core-')),
   unknownStatusGraceMs: 60_000,
-  maxSubmitAttempts: 4,
-  maxDeliveryAttempts: 3,
   ...over,
 });
 
-export function harness(
+const openStores: Store[] = [];
+afterEach(async () => {
+  for (const s of openStores.splice(0)) await s.close().catch(() => undefined);
+});
+
+/** A real SQLite store in a fresh temporary file (closed after the test). */
+export async function tempStore(opts: { dir?: string; busyTimeoutMs?: number } = {}): Promise<Store & { dir: string; file: string }> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'seedance-store-'));
+  const store = await openStore(undefined, dir, { busyTimeoutMs: opts.busyTimeoutMs ?? 50 });
+  openStores.push(store);
+  return { ...store, dir, file: join(dir, 'seedance.sqlite') };
+}
+
+export async function harness(
   opts: {
     config?: Partial<JobServiceConfig>;
-    kv?: Keyv;
+    /** A store shared with another service instance (like two processes on one file). */
+    store?: Store;
     clock?: ManualClock;
     /** A provider shared with another service instance (the same remote API). */
     prov?: ReturnType<typeof scriptedProvider>;
     surface?: Parameters<typeof recordingSurface>[1];
     videoBytes?: number;
-    ownerAlive?: (o: string) => boolean | undefined;
-    instanceId?: string;
+    identity?: InstanceIdentity;
   } = {},
 ) {
   const clock = opts.clock ?? new ManualClock();
-  const kv = opts.kv ?? new Keyv();
-  const store = createJobStore(kv);
+  // In memory by default (operations settle within the manual clock's steps); restart and
+  // fault tests pass a real SQLite store.
+  const db = opts.store ?? (await openStore('memory:', ''));
+  const store = db.jobs;
   const prov = opts.prov ?? scriptedProvider(clock);
   const fetch = fakeFetcher(opts.videoBytes);
   const surf = recordingSurface(clock, opts.surface);
@@ -198,8 +214,7 @@ export function harness(
     clock,
     logger: silentLogger,
     config,
-    ...(opts.instanceId ? { instanceId: opts.instanceId } : {}),
-    ownerAlive: opts.ownerAlive ?? (() => undefined),
+    identity: opts.identity ?? { id: `test-${Math.random().toString(36).slice(2, 10)}`, pid: process.pid },
   });
   const finished: string[] = [];
   service.onEvent((e) => {
@@ -217,5 +232,5 @@ export function harness(
       if (!(await pred())) throw new Error('condition not reached');
     });
   }
-  return { clock, kv, store, prov, fetch, surf, service, config, submit, finished, until };
+  return { clock, db, store, prov, fetch, surf, service, config, submit, finished, until };
 }

@@ -32,7 +32,9 @@ describe('request validation', () => {
     const i2v = v.parse({ prompt: 'wave', model: 'pro', image });
     expect(i2v.modelId).toBe('aimlapi/seedance-1-0-pro-i2v');
     expect(i2v.aspectRatio).toBeUndefined();
-    expect(i2v.image?.url.startsWith('data:image/png;base64,')).toBe(true);
+    // The bytes stay bytes until the job is created (then they are written to DATA_DIR once).
+    expect(i2v.image?.data).toBeInstanceOf(Uint8Array);
+    expect(i2v.image?.url).toBeUndefined();
     expect(i2v.image).toMatchObject({ width: 640, height: 480, mime: 'image/png' });
   });
 
@@ -127,8 +129,9 @@ describe('inputFromRequest', () => {
     expect(again.seed).not.toBe(7);
     expect(v.parse(inputFromRequest(original, 'pro', { keepSeed: true, prompt: 'storm' })!)).toEqual({ ...original, prompt: 'storm' });
   });
-  it('cannot rebuild a request whose inline image was not kept', () => {
+  it('cannot rebuild a request whose image was sent inline (it is kept only while its job runs)', () => {
     const original = v.parse({ prompt: 'x', image });
-    expect(inputFromRequest({ ...original, image: { ...original.image!, url: 'data:(sent)' } }, 'lite')).toBeUndefined();
+    const { data: _data, ...facts } = original.image!;
+    expect(inputFromRequest({ ...original, image: { ...facts, file: 'images/x-first.png' } }, 'lite')).toBeUndefined();
   });
 });

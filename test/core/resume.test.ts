@@ -1,54 +1,44 @@
 /**
  * Crash and restart: two service instances on one SQLite file, like two
- * processes. Instance A is abandoned mid-job (its clock never moves again, as if
- * killed); instance B starts, takes over and finishes exactly once.
+ * processes. Instance A is abandoned mid-job (its clock never moves again, so it
+ * never renews its lease, as if killed); instance B starts, takes over and
+ * finishes exactly once.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
+import type { InstanceIdentity } from '../../src/core/instance.js';
+import { crashedOnThisHost, processStartTime } from '../../src/core/instance.js';
 import type { ChatSurface } from '../../src/core/ports.js';
-import { openKeyv } from '../../src/store.js';
-import { harness, scriptedProvider } from './harness.js';
+import { harness, scriptedProvider, tempStore } from './harness.js';
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of closers.splice(0)) await c();
-});
+const HOST = 'boot-1/pid:[4026531836]';
+/** An instance on this host whose process is gone (no such pid). */
+const crashedA: InstanceIdentity = { id: 'A', host: HOST, pid: 2 ** 22 + 12345, started: '1' };
+/** An instance on this host that is this very process. */
+const liveB = (): InstanceIdentity => ({ id: 'B', host: HOST, pid: process.pid, started: processStartTime(process.pid)! });
+/** Instances elsewhere (other hosts, or containers with their own pid namespace): only the lease can tell. */
+const elsewhere = (id: string, host: string): InstanceIdentity => ({ id, host, pid: 1, started: '100' });
 
-async function sharedDb() {
-  const dir = mkdtempSync(join(tmpdir(), 'seedance-resume-'));
-  const open = async () => {
-    const { kv, close } = await openKeyv(undefined, dir);
-    closers.push(close);
-    return kv;
-  };
-  return { open };
-}
-
-/** Two instances: A (crashes) and B (restarts), sharing the provider on B's clock. */
-async function pair(opts: { aliveA?: boolean | undefined } = {}) {
-  const db = await sharedDb();
+/** Two instances sharing the provider (on B's clock) and one database file. */
+async function pair(a: InstanceIdentity, b: InstanceIdentity) {
+  const first = await tempStore();
   const remote = new ManualClock();
   const prov = scriptedProvider(remote);
   prov.renderMs = 60_000;
-  const a = harness({ kv: await db.open(), clock: new ManualClock(), prov, instanceId: 'hostA/111/aaaa', ownerAlive: () => undefined });
-  const makeB = async () =>
-    harness({ kv: await db.open(), clock: remote, prov, instanceId: 'hostA/222/bbbb', ownerAlive: (o) => (o.startsWith('hostA/111') ? opts.aliveA : undefined) });
-  return { a, makeB, prov, remote };
+  const A = await harness({ store: first, clock: new ManualClock(), prov, identity: a });
+  const makeB = async () => harness({ store: await tempStore({ dir: first.dir }), clock: remote, prov, identity: b });
+  return { a: A, makeB, prov, remote };
 }
 
 const hang = () => new Promise<never>(() => {});
 
 describe('restart', () => {
-  it('resumes a running job without resubmitting and delivers it once', async () => {
-    const { a, makeB, prov } = await pair({ aliveA: false });
+  it('resumes a running job of a crashed process at once, without resubmitting, and delivers it once', async () => {
+    const { a, makeB, prov } = await pair(crashedA, liveB());
     await a.service.start();
     const { job } = await a.submit();
     await a.until(async () => (await a.store.get(job.id))?.status === 'running');
     await a.clock.advance(20_000); // A polls a few times, then "dies"
-
 
     const b = await makeB();
     expect(await b.service.start()).toBe(1);
@@ -58,18 +48,17 @@ describe('restart', () => {
     expect(b.surf.uploads()).toHaveLength(1);
     // Progress edits go to the message A posted.
     expect(b.surf.edits().every((e) => e.ref === job.progressMessage)).toBe(true);
-    const stored = await b.store.get(job.id);
-    expect(stored?.owner).toBe('hostA/222/bbbb');
+    expect((await b.store.get(job.id))?.owner).toBe('B');
 
-    // A third start finds nothing to do: delivered exactly once.
+    // Another start finds nothing to do: delivered exactly once.
     const c = await makeB();
     expect(await c.service.start()).toBe(0);
     await b.service.stop();
     await c.service.stop();
   });
 
-  it('never resends a job that was mid-submit when the process died', async () => {
-    const { a, makeB, prov } = await pair({ aliveA: false });
+  it('never resends a job that was mid-submit when the process died, and says it may be charged', async () => {
+    const { a, makeB, prov } = await pair(crashedA, liveB());
     prov.provider.start = hang; // A dies while the POST is in flight
     await a.service.start();
     const { job } = await a.submit();
@@ -83,14 +72,14 @@ describe('restart', () => {
     };
     await b.service.start();
     await b.until(() => b.finished.length > 0);
-    expect(b.finished).toEqual([`${job.id}:failed`]);
+    expect(b.finished).toEqual([`${job.id}:submit_unknown`]);
     expect(startCalls).toBe(0);
-    expect(b.surf.log.at(-1)!.message).toMatchObject({ kind: 'failed', text: expect.stringContaining('It was not sent again, to avoid paying twice') });
+    expect(b.surf.log.at(-1)!.message).toMatchObject({ kind: 'failed', text: expect.stringContaining('It was not sent again, to avoid paying twice; it may have been charged') });
     await b.service.stop();
   });
 
   it('re-delivers a job that died mid-upload, with the same idempotency key', async () => {
-    const { a, makeB } = await pair({ aliveA: false });
+    const { a, makeB } = await pair(crashedA, liveB());
     (a.surf.surface as { upload: ChatSurface['upload'] }).upload = hang;
     a.prov.renderMs = 1000;
     await a.service.start();
@@ -107,20 +96,19 @@ describe('restart', () => {
     await b.until(() => b.finished.length > 0);
     expect(b.finished).toEqual([`${job.id}:delivered`]);
     expect(b.surf.uploads().map((u) => u.key)).toEqual([job.id]);
-    const stored = await b.store.get(job.id);
-    expect(stored?.attempts.delivery).toBe(2);
+    // Each attempt was recorded before its upload: A's (cut short) and B's.
+    expect((await b.store.get(job.id))?.attempts.delivery).toBe(2);
     await b.service.stop();
   });
 
-  it('leaves a live owner alone and takes over once its lease lapses', async () => {
-    const { a, makeB, prov } = await pair({ aliveA: undefined }); // other host: only the lease can tell
+  it('leaves a live owner on another host alone and takes over once its lease lapses', async () => {
+    const { a, makeB, prov } = await pair(elsewhere('A', 'host-a'), elsewhere('B', 'host-b'));
     await a.service.start(); // lease written with A's clock (same epoch as B's)
     const { job } = await a.submit();
     const b = await makeB();
     expect(await b.service.start()).toBe(0);
     await b.clock.advance(30_000);
-    expect((await b.store.get(job.id))?.owner).toBe('hostA/111/aaaa');
-    expect(prov.jobs.get('gen-1')!.statusCalls).toEqual([]);
+    expect((await b.store.get(job.id))?.owner).toBe('A');
     // A stops heart-beating (crashed); B's periodic sweep takes the job after the lease expires.
     await b.until(() => b.finished.length > 0, 1000);
     expect(b.finished).toEqual([`${job.id}:delivered`]);
@@ -128,8 +116,22 @@ describe('restart', () => {
     await b.service.stop();
   });
 
+  it('never takes a job from a live instance with the same pid in another container (every container is pid 1)', async () => {
+    // Same hostname, same pid: before, one declared the other dead. Now each has its own pid namespace.
+    const { a, makeB } = await pair(elsewhere('A', 'boot-1/pid:[1001]'), elsewhere('B', 'boot-1/pid:[1002]'));
+    await a.service.start();
+    const { job } = await a.submit();
+    const b = await makeB();
+    expect(await b.service.start()).toBe(0);
+    // Within A's lease (60 s) B sweeps once and takes nothing.
+    await b.clock.advance(59_000);
+    expect((await b.store.get(job.id))?.owner).toBe('A');
+    expect(b.finished).toEqual([]);
+    await b.service.stop();
+  });
+
   it('keeps queued jobs across a restart and submits them then', async () => {
-    const { a, makeB, prov } = await pair({ aliveA: false });
+    const { a, makeB, prov } = await pair(crashedA, liveB());
     a.config.maxInFlight = 0; // nothing may be submitted before the crash
     await a.service.start();
     const { job } = await a.submit();
@@ -144,31 +146,35 @@ describe('restart', () => {
 });
 
 describe('one-shot runs', () => {
-  it('do not take over other runs\' orphaned jobs', async () => {
-    const { a, makeB } = await pair({ aliveA: false });
+  it("do not take over other runs' orphaned jobs", async () => {
+    const { a, makeB } = await pair(crashedA, liveB());
     await a.service.start();
     const { job } = await a.submit();
     await a.until(async () => (await a.store.get(job.id))?.status === 'running', 10);
     const b = await makeB();
     expect(await b.service.start({ resume: false })).toBe(0);
     await b.clock.advance(10 * 60_000); // many heartbeats: no sweep
-    expect((await b.store.get(job.id))?.owner).toBe('hostA/111/aaaa');
+    expect((await b.store.get(job.id))?.owner).toBe('A');
     expect(b.finished).toEqual([]);
     await b.service.stop();
   });
 });
 
-describe('ownership', () => {
-  it('takes over a job only when its owner is gone', async () => {
-    const { ownerGone } = await import('../../src/core/instance.js');
-    const lease = (at: number | undefined) => async () => at;
-    const opts = (alive: boolean | undefined, at: number | undefined) => ({ alive: () => alive, leaseOf: lease(at), now: 1000 });
-    expect(await ownerGone(undefined, 'me', opts(true, 5000))).toBe(true);
-    expect(await ownerGone('me', 'me', opts(true, 5000))).toBe(true);
-    expect(await ownerGone('other', 'me', opts(true, undefined))).toBe(false); // alive on this host
-    expect(await ownerGone('other', 'me', opts(false, 5000))).toBe(true); // dead on this host, lease or not
-    expect(await ownerGone('other', 'me', opts(undefined, 5000))).toBe(false); // other host, fresh lease
-    expect(await ownerGone('other', 'me', opts(undefined, 999))).toBe(true); // other host, lapsed lease
-    expect(await ownerGone('other', 'me', opts(undefined, undefined))).toBe(true); // never heart-beat
+describe('who is dead', () => {
+  const me = liveB();
+  const lease = (over: Partial<{ instance: string; host: string; pid: number; started: string }>) => ({ instance: 'X', expiresAt: Infinity, host: HOST, pid: 4242, started: '77', ...over });
+
+  it('only a process gone from this kernel and pid namespace counts as crashed', () => {
+    const startTimeOf = (pid: number) => (pid === 4242 ? '77' : pid === 4343 ? '99' : undefined);
+    expect(crashedOnThisHost(lease({}), me, startTimeOf)).toBe(false); // running
+    expect(crashedOnThisHost(lease({ pid: 5555 }), me, startTimeOf)).toBe(true); // no such process
+    expect(crashedOnThisHost(lease({ pid: 4343 }), me, startTimeOf)).toBe(true); // pid reused by a later process
+    expect(crashedOnThisHost(lease({ pid: 5555, host: 'boot-1/pid:[999]' }), me, startTimeOf)).toBe(false); // another pid namespace
+    expect(crashedOnThisHost(lease({ pid: 5555, instance: 'B' }), me, startTimeOf)).toBe(false); // ourselves
+    expect(crashedOnThisHost(lease({ pid: 5555 }), { ...me, host: undefined }, startTimeOf)).toBe(false); // no /proc here
+  });
+
+  it('two instances in one process (same pid and start time) are both alive', () => {
+    expect(crashedOnThisHost(lease({ pid: process.pid, started: processStartTime(process.pid)! }), me)).toBe(false);
   });
 });

@@ -12,7 +12,7 @@ import { request } from 'undici';
 import { ProviderError } from '../../core/errors.js';
 import type { ProviderRequest, ProviderStatus, VideoProvider } from '../../core/ports.js';
 import type { HttpResponse } from '../../http/http-client.js';
-import { callJson, header, toNetworkError } from '../../http/http-client.js';
+import { callJson, closed, header, toNetworkError } from '../../http/http-client.js';
 import { errorText, httpFailure, networkFailure } from '../provider-errors.js';
 import { outputUrl, statusSchema, submitSchema } from './segmind-schemas.js';
 
@@ -110,10 +110,12 @@ export function createSegmindProvider(opts: SegmindOptions): VideoProvider {
       if (res.statusCode === 200) throw new ProviderError('unexpected_response', `Segmind answered ${type || 'no content type'} instead of a video`, { provider: NAME, status: 200, body });
       throw fail(r);
     }
+    const out = createWriteStream(`${path}.part`);
     try {
-      await pipeline(res.body, createWriteStream(`${path}.part`));
+      await pipeline(res.body, out);
       await rename(`${path}.part`, path);
     } catch (err) {
+      await closed(out);
       await rm(`${path}.part`, { force: true });
       throw networkFailure(NAME, toNetworkError(err));
     }

@@ -4,13 +4,12 @@
  * every check passes, and every refusal is a specific message.
  */
 import type { JobService } from '../../core/job-service.js';
-import { userMessageFor } from '../../core/errors.js';
+import { UserFacingError, userMessageFor } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { GenerationInput } from '../../core/request.js';
 import type { REST } from '@discordjs/rest';
 import { Routes } from 'discord.js';
 import { quotePrompt } from '../common/format.js';
-import { errorText } from './discord-format.js';
 import { DISCORD, channelRef, messageRef } from './discord-refs.js';
 import type { GuildSettingsStore } from './guild-settings.js';
 
@@ -39,7 +38,14 @@ export interface StartDeps {
 }
 
 export async function startJob(d: StartDeps, c: StartContext): Promise<string | undefined> {
-  const settings = await d.settings.get(c.guildId);
+  let settings;
+  try {
+    settings = await d.settings.get(c.guildId);
+  } catch (err) {
+    d.logger.error({ err }, 'could not read the server settings');
+    await c.refuse("The bot couldn't read this server's settings just now, so nothing was started. Try again in a minute.");
+    return undefined;
+  }
   if (c.guildId && settings.channels.length && !settings.channels.includes(c.channelId) && !(c.parentId && settings.channels.includes(c.parentId))) {
     await c.refuse(`Videos can be made in ${settings.channels.map((id) => `<#${id}>`).join(', ')}.`);
     return undefined;
@@ -49,50 +55,39 @@ export async function startJob(d: StartDeps, c: StartContext): Promise<string | 
     model: c.input.model ?? settings.defaultModel,
     resolution: c.input.resolution ?? settings.defaultResolution,
   };
+  const place = c.guildId ? { key: `${DISCORD}:guild:${c.guildId}`, dailyLimit: settings.dailyLimit, label: 'this server' } : undefined;
+  let announced = false;
   try {
     d.service.validate(input);
-    d.service.checkAdmission(DISCORD, c.userId);
-  } catch (err) {
-    await c.refuse(userMessageFor(err));
-    return undefined;
-  }
-  if (c.guildId && settings.dailyLimit > 0) {
-    const used = await d.settings.usedToday(c.guildId, c.userId);
-    if (used >= settings.dailyLimit) {
-      await c.refuse(`You've made ${used} video${used === 1 ? '' : 's'} today; this server allows ${settings.dailyLimit} a day. Try again tomorrow (UTC).`);
-      return undefined;
-    }
-  }
-
-  const first = await c.respond(`⏳ **Starting…**\n${quotePrompt(input.prompt)}`);
-  const progressMessage = messageRef(first.channelId, first.messageId);
-  let conversation = channelRef(first.channelId, first.messageId);
-  if (d.threadPerVideo && c.guildId && !c.parentId) {
-    try {
-      const name = input.prompt.replace(/\s+/g, ' ').slice(0, 90) || 'video';
-      const thread = (await d.rest.post(Routes.threads(first.channelId, first.messageId), { body: { name, auto_archive_duration: 1440 } })) as { id: string };
-      conversation = channelRef(thread.id);
-    } catch (err) {
-      d.logger.warn({ err }, 'could not open a thread; delivering as a reply');
-    }
-  }
-  try {
+    await d.service.checkAdmission({ surface: DISCORD, requesterId: c.userId, ...(place ? { place } : {}) });
     const { job } = await d.service.submit({
       input,
       surface: DISCORD,
-      conversation,
+      conversation: channelRef(c.channelId),
       requester: { id: c.userId, ...(c.userName ? { name: c.userName } : {}) },
       meta: { ...(c.guildId ? { guildId: c.guildId } : {}), ...(c.uploadLimit ? { uploadLimit: String(c.uploadLimit) } : {}) },
-      progressMessage,
+      ...(place ? { place } : {}),
+      // Posted only once the job is admitted: a refusal stays private and nothing is left behind.
+      announce: async () => {
+        const first = await c.respond(`⏳ **Starting…**\n${quotePrompt(input.prompt)}`);
+        announced = true;
+        let conversation = channelRef(first.channelId, first.messageId);
+        if (d.threadPerVideo && c.guildId && !c.parentId) {
+          try {
+            const name = input.prompt.replace(/\s+/g, ' ').slice(0, 90) || 'video';
+            const thread = (await d.rest.post(Routes.threads(first.channelId, first.messageId), { body: { name, auto_archive_duration: 1440 } })) as { id: string };
+            conversation = channelRef(thread.id);
+          } catch (err) {
+            d.logger.warn({ err }, 'could not open a thread; delivering as a reply');
+          }
+        }
+        return { progressMessage: messageRef(first.channelId, first.messageId), conversation };
+      },
     });
-    if (c.guildId) await d.settings.countUse(c.guildId, c.userId);
     return job.id;
   } catch (err) {
-    // Lost a race with the limits, or the store failed: say so where the progress message is.
-    await d.rest
-      .patch(Routes.channelMessage(first.channelId, first.messageId), { body: { content: errorText(userMessageFor(err)), components: [] } })
-      .catch(() => undefined);
-    if (!(err instanceof Error && 'code' in err)) d.logger.error({ err }, 'submit failed');
+    if (!(err instanceof UserFacingError)) d.logger.error({ err }, 'could not start the job');
+    if (!announced) await c.refuse(userMessageFor(err));
     return undefined;
   }
 }

@@ -48,7 +48,7 @@ function boltLogger(log: Logger): BoltLogger {
 
 export interface SlackBot {
   surface(kv: Keyv): ChatSurface;
-  start(deps: { service: JobService; catalogue: Catalogue; kv: Keyv; dispatcher: Dispatcher }): Promise<void>;
+  start(deps: { service: JobService; catalogue: Catalogue; kv: Keyv; dispatcher: Dispatcher; imageDownloads: <T>(fn: () => Promise<T>) => Promise<T> }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -70,8 +70,8 @@ export function createSlackBot(config: Config, logger: Logger): SlackBot {
 
   return {
     surface: (kv) => createSlackSurface({ client: app.client, kv, progressIntervalMs: config.SLACK_PROGRESS_INTERVAL_MS }),
-    async start({ service, catalogue, kv, dispatcher }) {
-      const d = { service, client: app.client, token, fileHosts: config.SLACK_FILE_HOSTS, dispatcher, logger: log, team: () => team };
+    async start({ service, catalogue, kv, dispatcher, imageDownloads }) {
+      const d = { service, client: app.client, token, fileHosts: config.SLACK_FILE_HOSTS, dispatcher, logger: log, team: () => team, imageDownloads };
       const start = (s: SlackStart) => startSlackJob(d, s);
       const aliasOf = (job: JobRecord) => catalogue.byId(job.request.modelId)?.alias ?? 'lite';
 
@@ -132,7 +132,7 @@ export function createSlackBot(config: Config, logger: Logger): SlackBot {
           else if (meta.kind === 'again') s = { ...rerun(await jobFor(meta.jobId), form.input.prompt), userId: user, ...threadOf(await jobFor(meta.jobId)), refuse: async () => undefined };
           else s = { input: form.input, ...(form.imageFile ? { imageFile: form.imageFile } : {}), userId: user, channel: form.conversation ?? user, refuse: async () => undefined };
           service.validate(declaredInput(s));
-          service.checkAdmission('slack', user);
+          await service.checkAdmission({ surface: 'slack', requesterId: user });
         } catch (err) {
           // Shown inline, on the field it is about; nothing is submitted.
           const blocks = view.blocks?.length ? view.blocks.map((b) => b.block_id ?? '') : MODAL_BLOCKS;

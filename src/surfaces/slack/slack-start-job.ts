@@ -5,7 +5,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { webApi } from '@slack/bolt';
-import { userMessageFor } from '../../core/errors.js';
+import { UserFacingError, userMessageFor } from '../../core/errors.js';
 import type { JobService } from '../../core/job-service.js';
 import type { Logger } from '../../core/logger.js';
 import type { GenerationInput } from '../../core/request.js';
@@ -22,6 +22,8 @@ export interface SlackStartDeps {
   dispatcher: Dispatcher;
   logger: Logger;
   team(): string;
+  /** Bounds image downloads across the process. */
+  imageDownloads: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export interface SlackStart {
@@ -55,38 +57,35 @@ export function declaredInput(s: SlackStart): GenerationInput {
 }
 
 export async function startSlackJob(d: SlackStartDeps, s: SlackStart): Promise<string | undefined> {
-  let input: GenerationInput = s.input;
+  const team = d.team();
+  let announced = false;
   try {
     d.service.validate(declaredInput(s));
-    d.service.checkAdmission(SLACK, s.userId);
-    if (s.imageFile) input = { ...s.input, image: await downloadSlackImage(s.imageFile, 'image', { token: d.token, allowedHosts: d.fileHosts, dispatcher: d.dispatcher }) };
-    d.service.validate(input);
-  } catch (err) {
-    await s.refuse(userMessageFor(err));
-    return undefined;
-  }
-  let progressTs: string;
-  try {
-    const res = await d.client.chat.postMessage({ channel: s.channel, ...(s.thread ? { thread_ts: s.thread } : {}), text: `:hourglass_flowing_sand: Starting… ${quote(input.prompt)}` });
-    progressTs = res.ts!;
-  } catch (err) {
-    const code = (err as { data?: { error?: string } }).data?.error;
-    await s.refuse(code === 'not_in_channel' || code === 'channel_not_found' ? `I can't post in <#${s.channel}>. Invite me first: \`/invite @Seedance\`.` : userMessageFor(err));
-    return undefined;
-  }
-  const team = d.team();
-  try {
+    await d.service.checkAdmission({ surface: SLACK, requesterId: s.userId });
+    const image = s.imageFile && (await d.imageDownloads(() => downloadSlackImage(s.imageFile!, 'image', { token: d.token, allowedHosts: d.fileHosts, dispatcher: d.dispatcher })));
+    const input: GenerationInput = { ...s.input, ...(image ? { image } : {}) };
     const { job } = await d.service.submit({
       input,
       surface: SLACK,
-      conversation: slackRef(team, s.channel, s.thread ?? progressTs),
+      conversation: slackRef(team, s.channel, s.thread),
       requester: { id: s.userId },
       meta: { team, ...(s.imageFile ? { slackFile: JSON.stringify(s.imageFile) } : {}) },
-      progressMessage: slackRef(team, s.channel, progressTs),
+      // Posted only once the job is admitted, so a refusal stays private.
+      announce: async () => {
+        const res = await d.client.chat.postMessage({ channel: s.channel, ...(s.thread ? { thread_ts: s.thread } : {}), text: `:hourglass_flowing_sand: Starting… ${quote(input.prompt)}` });
+        announced = true;
+        return { progressMessage: slackRef(team, s.channel, res.ts!), conversation: slackRef(team, s.channel, s.thread ?? res.ts!) };
+      },
     });
     return job.id;
   } catch (err) {
-    await d.client.chat.update({ channel: s.channel, ts: progressTs, text: `:warning: ${userMessageFor(err)}`, blocks: [] }).catch(() => undefined);
+    if (announced) return undefined;
+    const code = (err as { data?: { error?: string } }).data?.error;
+    if (code === 'not_in_channel' || code === 'channel_not_found') await s.refuse(`I can't post in <#${s.channel}>. Invite me first: \`/invite @Seedance\`.`);
+    else {
+      if (!(err instanceof UserFacingError)) d.logger.error({ err }, 'could not start the job');
+      await s.refuse(userMessageFor(err));
+    }
     return undefined;
   }
 }

@@ -1,0 +1,106 @@
+/**
+ * A job's files under DATA_DIR: input images written once when the job is
+ * admitted (the record keeps only their path), and the finished video while it
+ * is being delivered. Both go when the job ends, however it ends; files left by
+ * a crash are swept at start. `videos/` has a size cap: when it is reached,
+ * downloads wait (and say so in the log) until deliveries free space.
+ */
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { toDataUri } from './image-probe.js';
+import type { JobRecord } from './job.js';
+import type { Logger } from './logger.js';
+import type { PreparedImage } from './request.js';
+
+const EXT: Record<string, string> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp', 'image/gif': 'gif', 'image/bmp': 'bmp', 'image/tiff': 'tiff' };
+
+/** The job id a file in images/ or videos/ belongs to (`<id>.mp4`, `<id>-first.png`, `<id>.mp4.part`). */
+const jobIdOf = (name: string) => /^([0-9a-f-]{36})[.-]/i.exec(name)?.[1];
+
+export function createJobFiles(o: { workDir: string; videosCapBytes: number; logger: Logger }) {
+  const imagesDir = join(o.workDir, 'images');
+  const videosDir = join(o.workDir, 'videos');
+  /** Bytes in videos/, as far as this process knows (scanned at start, then counted). */
+  let videoBytes = 0;
+  const sizes = new Map<string, number>();
+  let full = false;
+
+  return {
+    videoPath: (jobId: string) => join(videosDir, `${jobId}.mp4`),
+
+    /** Writes an image's bytes once and returns the reference the record keeps. */
+    async storeImage(jobId: string, role: 'first' | 'last', image: PreparedImage): Promise<PreparedImage> {
+      if (!image.data) return image;
+      await mkdir(imagesDir, { recursive: true });
+      const file = join('images', `${jobId}-${role}.${EXT[image.mime ?? ''] ?? 'img'}`);
+      await writeFile(join(o.workDir, file), image.data);
+      const { data: _data, ...rest } = image;
+      return { ...rest, file };
+    },
+
+    /** The image as the provider takes it: its URL, or the stored bytes as a data URI. */
+    async imageForProvider(image: PreparedImage): Promise<string> {
+      if (image.url) return image.url;
+      if (!image.file) throw new Error('the image has neither a URL nor a file');
+      const bytes = await readFile(join(o.workDir, image.file));
+      return toDataUri(bytes, { mime: image.mime ?? 'application/octet-stream' });
+    },
+
+    /** Whether another video may be downloaded now; logs once when the cap is reached and when it frees up. */
+    roomForVideo(): boolean {
+      const ok = videoBytes < o.videosCapBytes;
+      if (!ok && !full) {
+        o.logger.warn({ videosMb: Math.round(videoBytes / 2 ** 20), capMb: Math.round(o.videosCapBytes / 2 ** 20), dir: videosDir }, 'the videos folder is full (VIDEOS_MAX_MB); downloads wait until deliveries free space');
+      } else if (ok && full) o.logger.info({ videosMb: Math.round(videoBytes / 2 ** 20) }, 'the videos folder has room again');
+      full = !ok;
+      return ok;
+    },
+
+    async ensureVideoDir() {
+      await mkdir(videosDir, { recursive: true });
+    },
+
+    /** Counts a video that is now on disk. */
+    videoAdded(jobId: string, bytes: number) {
+      videoBytes += bytes - (sizes.get(jobId) ?? 0);
+      sizes.set(jobId, bytes);
+    },
+
+    /** Deletes every file of a job that has ended. */
+    async removeJobFiles(job: JobRecord): Promise<void> {
+      const path = join(videosDir, `${job.id}.mp4`);
+      await rm(path, { force: true });
+      await rm(`${path}.part`, { force: true });
+      videoBytes -= sizes.get(job.id) ?? 0;
+      sizes.delete(job.id);
+      for (const img of [job.request.image, job.request.lastFrame]) if (img?.file) await rm(join(o.workDir, img.file), { force: true });
+      // A video a provider handed over as a file (Segmind's synchronous API).
+      if (job.result?.video.kind === 'file') await rm(job.result.video.path, { force: true });
+    },
+
+    /** Measures videos/ and deletes files whose job is no longer active (a crash between the end and the clean-up). */
+    async sweep(isActive: (jobId: string) => Promise<boolean>): Promise<number> {
+      let removed = 0;
+      videoBytes = 0;
+      sizes.clear();
+      for (const dir of [videosDir, imagesDir]) {
+        for (const name of await readdir(dir).catch(() => [] as string[])) {
+          const id = jobIdOf(name);
+          if (id && (await isActive(id))) {
+            const size = dir === videosDir ? ((await stat(join(dir, name)).catch(() => undefined))?.size ?? 0) : 0;
+            if (size) {
+              videoBytes += size;
+              sizes.set(id, (sizes.get(id) ?? 0) + size);
+            }
+            continue;
+          }
+          await rm(join(dir, name), { force: true });
+          removed++;
+        }
+      }
+      return removed;
+    },
+  };
+}
+
+export type JobFiles = ReturnType<typeof createJobFiles>;

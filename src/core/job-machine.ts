@@ -1,0 +1,137 @@
+/**
+ * The one place a job's record changes. `commit` decides the event against the
+ * record (lifecycle.ts), writes the result with a compare-and-set on its
+ * version, and on a conflict re-reads and decides again, so a late event is
+ * judged against what is stored now. A store failure is logged with the job id
+ * and the write retried with backoff until it lands (or the service stops); the
+ * caller goes on only once the new state is durable. Commits of one job run one
+ * at a time.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock } from './clock.js';
+import type { JobRecord, JobStatus } from './job.js';
+import { isFinal } from './job.js';
+import type { JobStore } from './job-store.js';
+import type { JobEvent, Notice } from './lifecycle.js';
+import { decide } from './lifecycle.js';
+import type { Logger } from './logger.js';
+import { backoffMs } from './retry-policy.js';
+import type { RetryPolicy } from './retry-policy.js';
+
+/** Thrown out of a commit that was still retrying when the service stopped. */
+export class StoppedError extends Error {
+  constructor() {
+    super('the job service stopped');
+    this.name = 'StoppedError';
+  }
+}
+
+export type Commit =
+  | { ok: true; prev: JobStatus; job: JobRecord; notice?: Notice }
+  /** `lost`: the job is final or belongs to another instance now; stop working on it. */
+  | { ok: false; reason: string; job: JobRecord; lost: boolean };
+
+/** The part of an in-memory job the machine owns: the last record known to be stored. */
+export interface Held {
+  job: JobRecord;
+}
+
+export function createJobMachine(d: {
+  store: Pick<JobStore, 'write'>;
+  clock: Clock;
+  logger: Logger;
+  self: string;
+  providerLabel(job: JobRecord): string;
+  storeRetry: RetryPolicy;
+}) {
+  const chains = new Map<string, Promise<unknown>>();
+  const sleepers = new Set<() => void>();
+  let stopped = false;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        sleepers.delete(wake);
+        cancel();
+        resolve();
+      };
+      const cancel = d.clock.setTimer(wake, ms);
+      sleepers.add(wake);
+    });
+
+  async function write(h: Held, event: JobEvent, anyOwner: boolean): Promise<Commit> {
+    // writeIds of this commit's tries: one that failed on the way back may still have landed.
+    const tried = new Set<string>();
+    for (let conflicts = 0, failures = 0; ; ) {
+      if (stopped) throw new StoppedError();
+      const current = h.job;
+      const decision = decide(current, event, { now: d.clock.now(), providerLabel: d.providerLabel(current) });
+      if (!decision.ok) {
+        const lost = isFinal(current.status) || (!anyOwner && current.owner !== undefined && current.owner !== d.self);
+        d.logger.warn({ jobId: current.id, status: current.status, event: event.type, reason: decision.reason }, 'transition refused');
+        return { ok: false, reason: decision.reason, job: current, lost };
+      }
+      const next = { ...decision.job, writeId: randomBytes(6).toString('base64url') };
+      tried.add(next.writeId);
+      let result;
+      try {
+        result = await d.store.write(next, current.version);
+      } catch (err) {
+        failures++;
+        const wait = backoffMs(d.storeRetry, failures);
+        d.logger.error({ jobId: current.id, event: event.type, err, attempt: failures, retryInMs: Math.round(wait) }, 'could not save the job; retrying');
+        await sleep(wait);
+        continue;
+      }
+      if (result.ok) {
+        h.job = result.job;
+        return { ok: true, prev: current.status, job: result.job, ...(decision.notice ? { notice: decision.notice } : {}) };
+      }
+      const stored = result.current;
+      if (!stored) {
+        d.logger.error({ jobId: current.id, event: event.type }, 'the job record is gone from the store');
+        return { ok: false, reason: 'the record is gone', job: current, lost: true };
+      }
+      if (stored.writeId && tried.has(stored.writeId)) {
+        // An earlier try of this very commit landed before its error came back.
+        h.job = stored;
+        return { ok: true, prev: current.status, job: stored, ...(decision.notice ? { notice: decision.notice } : {}) };
+      }
+      h.job = stored;
+      if (!anyOwner && stored.owner !== undefined && stored.owner !== d.self) {
+        d.logger.warn({ jobId: current.id, owner: stored.owner, event: event.type }, 'another instance took this job over');
+        return { ok: false, reason: 'owned by another instance', job: stored, lost: true };
+      }
+      if (++conflicts > 8) throw new Error(`job ${current.id}: too many concurrent changes`);
+      // Someone else changed it (a cancel from another process): decide again on what is stored.
+    }
+  }
+
+  return {
+    /**
+     * Applies `event` to the job durably; see {@link Commit}. `anyOwner`: on behalf of the
+     * user, whichever instance owns the job (a cancel).
+     */
+    commit(h: Held, event: JobEvent, opts: { anyOwner?: boolean } = {}): Promise<Commit> {
+      const id = h.job.id;
+      const prev = chains.get(id) ?? Promise.resolve();
+      const run = prev.then(
+        () => write(h, event, opts.anyOwner ?? false),
+        () => write(h, event, opts.anyOwner ?? false),
+      );
+      const tail = run.catch(() => undefined);
+      chains.set(id, tail);
+      void tail.then(() => {
+        if (chains.get(id) === tail) chains.delete(id);
+      });
+      return run;
+    },
+    /** Makes retrying commits give up (with StoppedError) instead of waiting on. */
+    stop() {
+      stopped = true;
+      for (const wake of [...sleepers]) wake();
+    },
+  };
+}
+
+export type JobMachine = ReturnType<typeof createJobMachine>;

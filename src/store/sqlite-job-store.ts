@@ -1,0 +1,220 @@
+/**
+ * The job store on SQLite, in the same database file (and connection) as keyv.
+ * Jobs live in a table of their own so that every operation a job depends on is
+ * one atomic statement: admission counts and inserts together, a write is a
+ * compare-and-set on the version, and orphans are claimed with their owners'
+ * leases checked in the same statement. Counts come from indexed columns, so no
+ * operation's cost grows with the number of jobs in flight.
+ */
+import type { RenderStats } from '../core/eta.js';
+import type { JobRecord } from '../core/job.js';
+import { isFinal, userKeyOf, utcDay } from '../core/job.js';
+import type { Admission, AdmissionLimit, AdmissionLimits, InstanceLease, JobStore, Usage, WriteResult } from '../core/job-store.js';
+
+/** Runs one SQL statement and returns its rows (the keyv SQLite adapter's `query`). */
+export type Query = (sql: string, ...params: unknown[]) => Promise<Record<string, unknown>[]>;
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS sd_jobs (
+    id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    counted INTEGER NOT NULL,
+    surface TEXT NOT NULL,
+    user_key TEXT NOT NULL,
+    place_key TEXT,
+    day TEXT NOT NULL,
+    owner TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+  )`,
+  'CREATE INDEX IF NOT EXISTS sd_jobs_user_active ON sd_jobs(user_key, status) WHERE active = 1',
+  'CREATE INDEX IF NOT EXISTS sd_jobs_user_day ON sd_jobs(user_key, day, place_key) WHERE counted = 1',
+  "CREATE INDEX IF NOT EXISTS sd_jobs_queued ON sd_jobs(created_at) WHERE status = 'queued'",
+  'CREATE INDEX IF NOT EXISTS sd_jobs_active ON sd_jobs(surface, owner) WHERE active = 1',
+  'CREATE TABLE IF NOT EXISTS sd_leases (instance TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, host TEXT, pid INTEGER, started TEXT)',
+  'CREATE TABLE IF NOT EXISTS sd_stats (key TEXT PRIMARY KEY, body TEXT NOT NULL)',
+];
+
+function toRow(job: JobRecord) {
+  const { version: _v, owner: _o, ...rest } = job;
+  return {
+    status: job.status,
+    active: isFinal(job.status) ? 0 : 1,
+    counted: job.released ? 0 : 1,
+    body: JSON.stringify(rest),
+  };
+}
+
+function fromRow(r: Record<string, unknown>): JobRecord {
+  const job = JSON.parse(String(r.body)) as JobRecord;
+  job.version = Number(r.version);
+  if (typeof r.owner === 'string') job.owner = r.owner;
+  else delete job.owner;
+  return job;
+}
+
+const count = (rows: Record<string, unknown>[]) => Number(rows[0]?.n ?? 0);
+
+export async function createSqliteJobStore(query: Query): Promise<JobStore> {
+  for (const sql of SCHEMA) await query(sql);
+  await migrateFromKeyv(query);
+
+  async function usage(q: { surface: string; requesterId: string; place?: string; day: string }): Promise<Usage> {
+    const user = `${q.surface}:${q.requesterId}`;
+    const [active, queued, today, inPlace, queueLength] = await Promise.all([
+      query('SELECT count(*) AS n FROM sd_jobs WHERE active = 1 AND user_key = ?', user),
+      query("SELECT count(*) AS n FROM sd_jobs WHERE active = 1 AND user_key = ? AND status = 'queued'", user),
+      query('SELECT count(*) AS n FROM sd_jobs WHERE counted = 1 AND user_key = ? AND day = ?', user, q.day),
+      q.place ? query('SELECT count(*) AS n FROM sd_jobs WHERE counted = 1 AND user_key = ? AND day = ? AND place_key = ?', user, q.day, q.place) : Promise.resolve([]),
+      query("SELECT count(*) AS n FROM sd_jobs WHERE status = 'queued'"),
+    ]);
+    return { active: count(active), queued: count(queued), today: count(today), todayInPlace: count(inPlace), queueLength: count(queueLength) };
+  }
+
+  async function get(id: string): Promise<JobRecord | undefined> {
+    const rows = await query('SELECT version, owner, body FROM sd_jobs WHERE id = ?', id);
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  return {
+    async admit(job: JobRecord, limits: AdmissionLimits): Promise<Admission> {
+      const stored: JobRecord = { ...job, version: 1 };
+      const row = toRow(stored);
+      const user = userKeyOf(job);
+      const day = utcDay(job.createdAt);
+      const place = job.place ?? null;
+      // One statement: SQLite runs it under the write lock, so concurrent admissions
+      // (in this process or another one on the same file) cannot both pass a limit.
+      const rows = await query(
+        `INSERT INTO sd_jobs (id, version, status, active, counted, surface, user_key, place_key, day, owner, created_at, updated_at, body)
+         SELECT ?, 1, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?
+         WHERE (SELECT count(*) FROM sd_jobs WHERE active = 1 AND user_key = ?) < ?
+           AND (? IS NULL OR (SELECT count(*) FROM sd_jobs WHERE status = 'queued') < ?)
+           AND (? IS NULL OR (SELECT count(*) FROM sd_jobs WHERE counted = 1 AND user_key = ? AND day = ?) < ?)
+           AND (? IS NULL OR ? IS NULL OR (SELECT count(*) FROM sd_jobs WHERE counted = 1 AND user_key = ? AND day = ? AND place_key = ?) < ?)
+         RETURNING id`,
+        job.id, row.status, row.counted, job.surface, user, place, day, job.owner ?? null, job.createdAt, job.updatedAt, row.body,
+        user, limits.perUserActive,
+        limits.queueLength ?? null, limits.queueLength ?? null,
+        limits.perUserDaily ?? null, user, day, limits.perUserDaily ?? null,
+        limits.placeDaily ?? null, place, user, day, place, limits.placeDaily ?? null,
+      );
+      if (rows.length) return { ok: true, job: stored };
+      // Refused: say which limit (counted again, for the message only).
+      const u = await usage({ surface: job.surface, requesterId: job.requester.id, ...(job.place ? { place: job.place } : {}), day });
+      const hit: [AdmissionLimit, boolean][] = [
+        ['user_active', u.active >= limits.perUserActive],
+        ['user_daily', limits.perUserDaily !== undefined && u.today >= limits.perUserDaily],
+        ['place_daily', limits.placeDaily !== undefined && job.place !== undefined && u.todayInPlace >= limits.placeDaily],
+        ['queue_length', limits.queueLength !== undefined && u.queueLength >= limits.queueLength],
+      ];
+      return { ok: false, limit: hit.find(([, h]) => h)?.[0] ?? 'user_active' };
+    },
+
+    usage,
+
+    get,
+
+    async write(next, expectedVersion): Promise<WriteResult> {
+      const stored: JobRecord = { ...next, version: expectedVersion + 1 };
+      const row = toRow(stored);
+      const rows = await query(
+        'UPDATE sd_jobs SET version = ?, status = ?, active = ?, counted = ?, updated_at = ?, body = ? WHERE id = ? AND version = ? RETURNING owner',
+        stored.version, row.status, row.active, row.counted, stored.updatedAt, row.body, next.id, expectedVersion,
+      );
+      if (rows[0]) {
+        if (typeof rows[0].owner === 'string') stored.owner = rows[0].owner;
+        else delete stored.owner;
+        return { ok: true, job: stored };
+      }
+      const current = await get(next.id);
+      return { ok: false, current };
+    },
+
+    async claimOrphans(q) {
+      const rows = await query(
+        `UPDATE sd_jobs SET owner = ?1, version = version + 1, updated_at = ?2
+         WHERE id IN (
+           SELECT j.id FROM sd_jobs j
+           WHERE j.active = 1 AND j.surface IN (SELECT value FROM json_each(?3))
+             AND (j.owner IS NULL OR (j.owner <> ?1 AND (
+               j.owner IN (SELECT value FROM json_each(?4))
+               OR NOT EXISTS (SELECT 1 FROM sd_leases l WHERE l.instance = j.owner AND l.expires_at > ?2))))
+           ORDER BY j.created_at LIMIT ?5)
+         RETURNING version, owner, body`,
+        q.self, q.now, JSON.stringify(q.surfaces), JSON.stringify(q.deadOwners), q.limit,
+      );
+      return rows.map(fromRow).sort((a, b) => a.createdAt - b.createdAt);
+    },
+
+    async activeIds(surface) {
+      const rows = await query('SELECT id FROM sd_jobs WHERE active = 1 AND surface = ? ORDER BY created_at', surface);
+      return rows.map((r) => String(r.id));
+    },
+
+    async putLease(l: InstanceLease) {
+      await query(
+        `INSERT INTO sd_leases (instance, expires_at, host, pid, started) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(instance) DO UPDATE SET expires_at = excluded.expires_at`,
+        l.instance, l.expiresAt, l.host ?? null, l.pid ?? null, l.started ?? null,
+      );
+    },
+
+    async leasesOnHost(host, now) {
+      const rows = await query('SELECT instance, expires_at, host, pid, started FROM sd_leases WHERE host = ? AND expires_at > ?', host, now);
+      return rows.map((r) => ({
+        instance: String(r.instance),
+        expiresAt: Number(r.expires_at),
+        host: String(r.host),
+        ...(r.pid !== null ? { pid: Number(r.pid) } : {}),
+        ...(typeof r.started === 'string' ? { started: r.started } : {}),
+      }));
+    },
+
+    async getStats(key) {
+      const rows = await query('SELECT body FROM sd_stats WHERE key = ?', key);
+      return rows[0] ? (JSON.parse(String(rows[0].body)) as RenderStats) : undefined;
+    },
+
+    async putStats(key, stats) {
+      await query('INSERT INTO sd_stats (key, body) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET body = excluded.body', key, JSON.stringify(stats));
+    },
+  };
+}
+
+/**
+ * Earlier versions kept jobs as keyv values (`seedance:job:<id>`) with index arrays beside
+ * them. Moves them into `sd_jobs` once (unfinished ones are then resumed as orphans) and
+ * drops the old keys. Idempotent: a crash halfway leaves nothing that a second run can't finish.
+ */
+async function migrateFromKeyv(query: Query): Promise<void> {
+  const tables = await query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'keyv'");
+  if (!tables.length) return;
+  const rows = await query("SELECT key, value FROM keyv WHERE key LIKE 'seedance:job:%' OR key LIKE 'seedance:eta:%'");
+  for (const r of rows) {
+    const key = String(r.key);
+    let value: unknown;
+    try {
+      value = (JSON.parse(String(r.value)) as { value?: unknown }).value;
+    } catch {
+      continue;
+    }
+    if (key.startsWith('seedance:eta:')) {
+      await query('INSERT OR IGNORE INTO sd_stats (key, body) VALUES (?, ?)', key.slice('seedance:eta:'.length), JSON.stringify(value));
+      continue;
+    }
+    const job = value as Partial<JobRecord> & { status: JobRecord['status'] };
+    if (!job || typeof job.id !== 'string' || !job.requester || !job.surface) continue;
+    const full = { ...job, version: 1, attempts: job.attempts ?? { submit: 0, delivery: 0 }, meta: job.meta ?? {} } as JobRecord;
+    const row = toRow(full);
+    await query(
+      `INSERT OR IGNORE INTO sd_jobs (id, version, status, active, counted, surface, user_key, place_key, day, owner, created_at, updated_at, body)
+       VALUES (?, 1, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)`,
+      full.id, row.status, row.active, row.counted, full.surface, userKeyOf(full), utcDay(full.createdAt ?? 0), full.owner ?? null, full.createdAt ?? 0, full.updatedAt ?? 0, row.body,
+    );
+  }
+  await query("DELETE FROM keyv WHERE key LIKE 'seedance:job:%' OR key LIKE 'seedance:idx:%' OR key LIKE 'seedance:lease:%' OR key LIKE 'seedance:eta:%'");
+}
