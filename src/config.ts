@@ -106,6 +106,9 @@ export const configSchema = z
     /** HTTP mode listens here (events, commands and interactivity at /slack/events). */
     PORT: int(3000, 0, 65535),
 
+    /** Longest wait for one Discord or Slack API call (uploads included) before it counts as failed. */
+    PLATFORM_TIMEOUT_MS: int(30_000, 100, 600_000),
+
     LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
     HEALTH_PORT: int(8080, 0, 65535),
     HEALTH_HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),

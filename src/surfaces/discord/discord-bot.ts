@@ -37,7 +37,7 @@ export function createDiscordBot(config: Config, logger: Logger): DiscordBot {
   const client = new Client({
     intents: discordIntents(config.DISCORD_MESSAGE_CONTENT),
     partials: [Partials.Channel, Partials.Message],
-    rest: { api: config.DISCORD_API_URL },
+    rest: { api: config.DISCORD_API_URL, timeout: config.PLATFORM_TIMEOUT_MS },
   });
   // The core may edit progress messages of resumed jobs before the gateway is up.
   client.rest.setToken(config.DISCORD_TOKEN!);

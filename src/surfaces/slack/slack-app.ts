@@ -63,7 +63,9 @@ export function createSlackBot(config: Config, logger: Logger): SlackBot {
       ? { appToken: config.SLACK_APP_TOKEN!, socketMode: true, installerOptions: { clientOptions: { slackApiUrl: config.SLACK_API_URL } } }
       : { signingSecret: config.SLACK_SIGNING_SECRET! }),
     logger: boltLogger(log),
-    clientOptions: { slackApiUrl: config.SLACK_API_URL },
+    // A timeout on every call, and no retries of its own: the core retries what is safe to retry
+    // (web-api's default policy retries for half an hour, which would hold a delivery that long).
+    clientOptions: { slackApiUrl: config.SLACK_API_URL, timeout: config.PLATFORM_TIMEOUT_MS, retryConfig: { retries: 0 } },
   });
   let team = '';
   let botUserId = '';
