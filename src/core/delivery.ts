@@ -48,7 +48,9 @@ export function createDelivery(d: {
     const video = job.result!.video;
     if (video.kind === 'file') return { path: video.path, bytes: video.bytes };
     const path = d.files.videoPath(job.id);
-    const have = await stat(path).catch(() => undefined);
+    const known = d.files.knownVideo(job.id);
+    if (known) return { path, bytes: known };
+    const have = known === null ? undefined : await stat(path).catch(() => undefined);
     if (have?.isFile()) {
       d.files.videoAdded(job.id, have.size);
       return { path, bytes: have.size };
@@ -57,9 +59,9 @@ export function createDelivery(d: {
     if (video.expiresAt !== undefined && video.expiresAt <= d.clock.now()) {
       return { type: 'undeliverable', code: 'video_expired', text: 'The video was made, but its download link expired before it could be delivered.' };
     }
-    if (!d.files.roomForVideo()) return wait(l, 'disk');
-    await d.files.ensureVideoDir();
+    if (!d.files.reserveDownload(job.id)) return wait(l, 'disk');
     try {
+      await d.files.ensureVideoDir();
       const got = await d.fetcher.download(video.url, path, { maxBytes: d.config.maxVideoBytes });
       if (!got.ok) return { ...(got.bytes !== undefined ? { bytes: got.bytes } : {}) };
       d.files.videoAdded(job.id, got.bytes);
@@ -69,6 +71,8 @@ export function createDelivery(d: {
       if (expired) return { type: 'undeliverable', code: 'video_expired', text: 'The video was made, but its download link had already expired when we fetched it.' };
       if (err instanceof DownloadError && !err.retryable) return { type: 'undeliverable', code: 'download_failed', text: `The video was made, but we could not download it (${err.message}).` };
       return wait(l, 'download', err);
+    } finally {
+      d.files.downloadDone(job.id);
     }
   }
 

@@ -23,7 +23,13 @@ export function createJobFiles(o: { workDir: string; videosCapBytes: number; log
   /** Bytes in videos/, as far as this process knows (scanned at start, then counted). */
   let videoBytes = 0;
   const sizes = new Map<string, number>();
+  /** Downloads under way; each counts as a typical video until it is done. */
+  const downloading = new Set<string>();
   let full = false;
+  /** Set once videos/ has been measured: then a video missing from `sizes` is not on disk. */
+  let measured = false;
+  let dirMade: Promise<unknown> | undefined;
+  const typicalBytes = () => (sizes.size ? videoBytes / sizes.size : 10 * 2 ** 20);
 
   return {
     videoPath: (jobId: string) => join(videosDir, `${jobId}.mp4`),
@@ -46,9 +52,13 @@ export function createJobFiles(o: { workDir: string; videosCapBytes: number; log
       return toDataUri(bytes, { mime: image.mime ?? 'application/octet-stream' });
     },
 
-    /** Whether another video may be downloaded now; logs once when the cap is reached and when it frees up. */
-    roomForVideo(): boolean {
-      const ok = videoBytes < o.videosCapBytes;
+    /**
+     * Reserves room for downloading a job's video, or says there is none now (logged once when
+     * the cap is reached, and once when it frees up). Release with `downloadDone`.
+     */
+    reserveDownload(jobId: string): boolean {
+      const ok = videoBytes + downloading.size * typicalBytes() < o.videosCapBytes;
+      if (ok) downloading.add(jobId);
       if (!ok && !full) {
         o.logger.warn({ videosMb: Math.round(videoBytes / 2 ** 20), capMb: Math.round(o.videosCapBytes / 2 ** 20), dir: videosDir }, 'the videos folder is full (VIDEOS_MAX_MB); downloads wait until deliveries free space');
       } else if (ok && full) o.logger.info({ videosMb: Math.round(videoBytes / 2 ** 20) }, 'the videos folder has room again');
@@ -57,7 +67,21 @@ export function createJobFiles(o: { workDir: string; videosCapBytes: number; log
     },
 
     async ensureVideoDir() {
-      await mkdir(videosDir, { recursive: true });
+      dirMade ??= mkdir(videosDir, { recursive: true }).catch((err: unknown) => {
+        dirMade = undefined;
+        throw err;
+      });
+      await dirMade;
+    },
+
+    /** The size of the job's video if it is known to be on disk; `null` if known not to be; undefined if unknown. */
+    knownVideo(jobId: string): number | null | undefined {
+      const n = sizes.get(jobId);
+      return n !== undefined ? n : measured ? null : undefined;
+    },
+
+    downloadDone(jobId: string) {
+      downloading.delete(jobId);
     },
 
     /** Counts a video that is now on disk. */
@@ -68,9 +92,8 @@ export function createJobFiles(o: { workDir: string; videosCapBytes: number; log
 
     /** Deletes every file of a job that has ended. */
     async removeJobFiles(job: JobRecord): Promise<void> {
-      const path = join(videosDir, `${job.id}.mp4`);
-      await rm(path, { force: true });
-      await rm(`${path}.part`, { force: true });
+      // Only what is known to be there (a partial download removes itself; a crash's leftovers are swept at start).
+      if (sizes.has(job.id) || !measured) await rm(join(videosDir, `${job.id}.mp4`), { force: true });
       videoBytes -= sizes.get(job.id) ?? 0;
       sizes.delete(job.id);
       for (const img of [job.request.image, job.request.lastFrame]) if (img?.file) await rm(join(o.workDir, img.file), { force: true });
@@ -98,6 +121,7 @@ export function createJobFiles(o: { workDir: string; videosCapBytes: number; log
           removed++;
         }
       }
+      measured = true;
       return removed;
     },
   };

@@ -31,9 +31,13 @@ export type Commit =
   /** `lost`: the job is final or belongs to another instance now; stop working on it. */
   | { ok: false; reason: string; job: JobRecord; lost: boolean };
 
-/** The part of an in-memory job the machine owns: the last record known to be stored. */
+/** Fields that may change in memory first and be stored with the job's next write. */
+export type Unsaved = Partial<Pick<JobRecord, 'providerStatus' | 'progressMessage' | 'conversation'>>;
+
+/** The part of an in-memory job the machine owns: the last record known to be stored, plus `unsaved` notes. */
 export interface Held {
   job: JobRecord;
+  unsaved?: Unsaved;
 }
 
 export function createJobMachine(d: {
@@ -45,6 +49,9 @@ export function createJobMachine(d: {
   storeRetry: RetryPolicy;
 }) {
   const chains = new Map<string, Promise<unknown>>();
+  // Unique per write across processes: a random tag per process and a counter.
+  const writeTag = randomBytes(6).toString('base64url');
+  let writes = 0;
   const sleepers = new Set<() => void>();
   let stopped = false;
 
@@ -71,7 +78,7 @@ export function createJobMachine(d: {
         d.logger.warn({ jobId: current.id, status: current.status, event: event.type, reason: decision.reason }, 'transition refused');
         return { ok: false, reason: decision.reason, job: current, lost };
       }
-      const next = { ...decision.job, writeId: randomBytes(6).toString('base64url') };
+      const next = { ...decision.job, writeId: `${writeTag}${++writes}` };
       tried.add(next.writeId);
       let result;
       try {
@@ -85,6 +92,7 @@ export function createJobMachine(d: {
       }
       if (result.ok) {
         h.job = result.job;
+        h.unsaved = undefined;
         return { ok: true, prev: current.status, job: result.job, ...(decision.notice ? { notice: decision.notice } : {}) };
       }
       const stored = result.current;
@@ -95,9 +103,10 @@ export function createJobMachine(d: {
       if (stored.writeId && tried.has(stored.writeId)) {
         // An earlier try of this very commit landed before its error came back.
         h.job = stored;
+        h.unsaved = undefined;
         return { ok: true, prev: current.status, job: stored, ...(decision.notice ? { notice: decision.notice } : {}) };
       }
-      h.job = stored;
+      h.job = { ...stored, ...h.unsaved };
       if (!anyOwner && stored.owner !== undefined && stored.owner !== d.self) {
         d.logger.warn({ jobId: current.id, owner: stored.owner, event: event.type }, 'another instance took this job over');
         return { ok: false, reason: 'owned by another instance', job: stored, lost: true };
@@ -125,6 +134,15 @@ export function createJobMachine(d: {
         if (chains.get(id) === tail) chains.delete(id);
       });
       return run;
+    },
+    /**
+     * Changes fields that need not be stored at once (the provider's status word, which the
+     * progress message shows; the first message's reference while the job is about to be
+     * submitted): visible now, stored with the job's next write.
+     */
+    note(h: Held, patch: Unsaved) {
+      h.unsaved = { ...h.unsaved, ...patch };
+      h.job = { ...h.job, ...patch };
     },
     /** Makes retrying commits give up (with StoppedError) instead of waiting on. */
     stop() {

@@ -14,7 +14,7 @@ import type { Catalogue } from './catalogue.js';
 import { PROVIDER_LABELS } from './catalogue.js';
 import type { Clock } from './clock.js';
 import { UserFacingError } from './errors.js';
-import type { PollPolicy } from './eta.js';
+import type { PollPolicy, RenderStats } from './eta.js';
 import { estimate, nextPollDelayMs, observe, priorEstimate, statsKey } from './eta.js';
 import { createDelivery } from './delivery.js';
 import type { InstanceIdentity } from './instance.js';
@@ -183,21 +183,32 @@ export function createJobService(deps: JobServiceDeps) {
     for (const l of queue.queued()) reporter.show(l);
   }
 
+  /** Learned render times, read from the store once per key and written through. */
+  const stats = new Map<string, Promise<RenderStats | undefined>>();
+  const statsOf = (key: string) => {
+    let s = stats.get(key);
+    if (!s) {
+      s = store.getStats(key).catch(() => {
+        stats.delete(key);
+        return undefined;
+      });
+      stats.set(key, s);
+    }
+    return s;
+  };
+
   async function loadEstimate(job: JobRecord) {
     const spec = deps.catalogue.byId(job.request.modelId);
     if (!spec) return undefined;
-    const stats = await store.getStats(statsKey(spec.id, job.request.resolution, job.request.duration)).catch(() => undefined);
-    return estimate(priorEstimate(spec, job.request.resolution, job.request.duration), stats);
+    return estimate(priorEstimate(spec, job.request.resolution, job.request.duration), await statsOf(statsKey(spec.id, job.request.resolution, job.request.duration)));
   }
 
   async function learn(job: JobRecord) {
     if (!job.submittedAt || !job.completedAt) return;
     const key = statsKey(job.request.modelId, job.request.resolution, job.request.duration);
-    try {
-      await store.putStats(key, observe(await store.getStats(key), (job.completedAt - job.submittedAt) / 1000));
-    } catch (err) {
-      log.warn({ jobId: job.id, err }, 'could not record the render time');
-    }
+    const next = observe(await statsOf(key), (job.completedAt - job.submittedAt) / 1000);
+    stats.set(key, Promise.resolve(next));
+    await store.putStats(key, next).catch((err: unknown) => log.warn({ jobId: job.id, err }, 'could not record the render time'));
   }
 
   // ---------- applying outcomes ----------
@@ -297,7 +308,11 @@ export function createJobService(deps: JobServiceDeps) {
       if (!begun.ok) return;
       const out = await submitStep(l.job);
       const r = await apply(l, out.event);
-      if (!r.ok) return;
+      if (!r.ok) {
+        // Whatever happened meanwhile, the operator should be able to find a job the provider has.
+        if (out.event.type === 'submit_ok') log.warn({ jobId: l.job.id, operation: out.event.operation.id, status: r.job.status }, 'the provider accepted a job that had meanwhile ended here');
+        return;
+      }
       if (out.event.type === 'submit_ok') log.info({ jobId: l.job.id, provider: l.job.provider, operation: out.event.operation.id }, 'submitted');
       if (out.status && l.job.status === 'running') await afterPoll(l, poller.outcome(l, out.status));
     } catch (err) {
@@ -309,7 +324,11 @@ export function createJobService(deps: JobServiceDeps) {
   }
 
   async function afterPoll(l: Live, o: PollOutcome) {
-    if (o.event) {
+    if (o.event?.type === 'provider_status') {
+      // Shown at once, stored with the next transition: a status word needs no write of its own.
+      machine.note(l, { providerStatus: o.event.providerStatus });
+      reporter.show(l, true);
+    } else if (o.event) {
       const r = await apply(l, o.event);
       if (!r.ok) return;
     }
@@ -391,7 +410,7 @@ export function createJobService(deps: JobServiceDeps) {
     if (stopped) return;
     await ownership.renew();
     leaseTimer = clock.setTimer(() => void heartbeat(), config.leaseMs / 3);
-    if (sweep && ++beats % 3 === 0) await resume();
+    if (sweep && ++beats % 3 === 0 && ownership.leasesTrustworthy()) await resume();
   }
 
   /** Takes over every unfinished job of our surfaces whose owner is gone, and carries on. */
@@ -497,10 +516,12 @@ export function createJobService(deps: JobServiceDeps) {
       const view = progressView({ jobId: id, phase: mustWait ? 'queued' : 'submitting', ...(mustWait ? { queuePosition: queue.waiting + 1 } : {}), elapsedMs: 0 });
       const message: SurfaceMessage = { kind: 'progress', job: summary(l.job), progress: view };
       try {
-        const posted = await (s.announce ?? (async (job: JobRecord, m: SurfaceMessage) => ({ progressMessage: await surface.post(job.conversation, m) })))(l.job, message);
+        const announce: Announce = s.announce ?? (async (job, m) => ({ progressMessage: await surface.post(job.conversation, m) }));
+        const posted = await announce(l.job, message);
         l.progress.lastKey = viewKey(view);
         l.progress.lastSentAt = clock.now();
-        await apply(l, { type: 'announced', ...posted });
+        // Stored with the submit if the job goes out now, or just below if it has to wait.
+        machine.note(l, { progressMessage: posted.progressMessage, ...(posted.conversation ? { conversation: posted.conversation } : {}) });
       } catch (err) {
         // Nobody was told about this job: drop it (nothing was submitted; it doesn't count).
         log.warn({ jobId: id, err }, 'could not post the first message; the job is dropped');
@@ -514,6 +535,10 @@ export function createJobService(deps: JobServiceDeps) {
       queue.track(l);
       queueChanged();
       await pump();
+      if (l.job.status === 'queued' && !l.submitting && l.unsaved) {
+        const { progressMessage, conversation } = l.job;
+        await apply(l, { type: 'announced', progressMessage: progressMessage!, conversation });
+      }
       return { job: l.job, ...(l.job.status === 'queued' ? { queuePosition: queue.position(id) } : {}) };
     },
 

@@ -1,6 +1,7 @@
 /** The in-memory companion of an active job this instance works on. */
 import type { RenderEstimate } from './eta.js';
 import type { JobRecord } from './job.js';
+import type { Unsaved } from './job-machine.js';
 
 /** What the progress reporter remembers about one job's message. */
 export interface ProgressState {
@@ -15,8 +16,9 @@ export interface ProgressState {
 }
 
 export interface Live {
-  /** The last record known to be stored (written only by the job machine). */
+  /** The last record known to be stored, with `unsaved` notes (both kept by the job machine). */
   job: JobRecord;
+  unsaved?: Unsaved;
   estimate?: RenderEstimate;
   nextPollAt?: number;
   /** When the progress message should next be refreshed. */

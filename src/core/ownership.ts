@@ -25,16 +25,28 @@ export function createOwnership(d: {
   startTimeOf?: (pid: number) => string | undefined;
 }) {
   const me = d.identity;
+  /** Since when the store has taken every renewal (undefined right after a failure). */
+  let healthySince: number | undefined;
   return {
     /** Renews the lease; false (and logged) when the store could not be written. */
     async renew(): Promise<boolean> {
       try {
         await d.store.putLease(leaseOf(me, d.clock.now() + d.leaseMs));
+        healthySince ??= d.clock.now();
         return true;
       } catch (err) {
+        healthySince = undefined;
         d.logger.warn({ err }, 'could not renew the instance lease; retrying at the next heartbeat');
         return false;
       }
+    },
+    /**
+     * Whether lapsed leases can be trusted now. After a store outage every instance's lease may
+     * have lapsed while its owner was alive and only unable to renew: wait until the store has
+     * taken our renewals for a whole lease period, so live owners have renewed theirs too.
+     */
+    leasesTrustworthy(): boolean {
+      return healthySince !== undefined && d.clock.now() - healthySince >= d.leaseMs;
     },
     /** Claims jobs whose owner is gone. Throws when the store fails: then nothing was claimed. */
     async claim(): Promise<JobRecord[]> {

@@ -35,6 +35,7 @@ export function createMemoryJobStore(): JobStore {
 
   return {
     async admit(job, limits) {
+      if (jobs.has(job.id)) throw new Error(`a job with id ${job.id} exists`);
       const u = usage({ surface: job.surface, requesterId: job.requester.id, ...(job.place ? { place: job.place } : {}), day: utcDay(job.createdAt) });
       const hit: [AdmissionLimit, boolean][] = [
         ['user_active', u.active >= limits.perUserActive],

@@ -90,7 +90,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Our core, exactly as the bot wires it, with every duration scaled. */
 async function runOurs(url: string, stages: { name: string; specs: Spec[] }[]) {
   const dir = mkdtempSync(join(tmpdir(), 'seedance-bench-'));
-  const { jobs, close } = await openStore(process.env.STORE_URL, dir);
+  const { jobs, kv, close } = await openStore(process.env.STORE_URL, dir);
   const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
   const models = BUILTIN_MODELS.map((m) => ({ ...m, typicalSeconds: m.typicalSeconds * SCALE }));
   const catalogue = createCatalogue(models, { providers: ['aimlapi'] });
@@ -161,10 +161,16 @@ async function runOurs(url: string, stages: { name: string; specs: Spec[] }[]) {
       });
       jobIds.push(job.id);
     });
+    let last = delivered;
+    let lastChange = Date.now();
     while (delivered < target) {
       peakInFlight = Math.max(peakInFlight, service.activeCount());
       await sleep(50);
-      if (Date.now() - t0 > 30 * 60_000) throw new Error('bench stage did not finish');
+      if (delivered !== last) [last, lastChange] = [delivered, Date.now()];
+      if (Date.now() - lastChange > 60_000 || Date.now() - t0 > 30 * 60_000) {
+        const states = await (kv.opts.store as unknown as { query(sql: string): Promise<unknown[]> }).query?.('SELECT status, count(*) AS n FROM sd_jobs GROUP BY status').catch(() => undefined);
+        throw new Error(`bench stage ${stage.name} stalled at ${delivered - (target - stage.specs.length)}/${stage.specs.length} delivered; jobs by status: ${JSON.stringify(states)}`);
+      }
     }
     await Promise.all(submits);
     results[stage.name] = { monitor: monitor.stop(), peakInFlight, jobIds };

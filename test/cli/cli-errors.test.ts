@@ -183,4 +183,19 @@ describe.concurrent('keys and provider failures', () => {
       expect(w.emulator.count({ method: 'POST' })).toBe(1);
     });
   }
+
+  test('a connection reset after the create request went out: not resent, and the user is told it may be charged', async ({ expect, onTestFinished }) => {
+    const w = await createWorld();
+    onTestFinished(() => w.close());
+    w.emulator.addFault({ kind: 'reset', method: 'POST' });
+
+    const r = await runCli(['generate', 'a fox', '--out', join(w.dataDir, 'never.mp4')], w.env(AIML));
+
+    expect(r.code).toBe(1);
+    const last = lines(r.stderr).at(-1)!;
+    expect(last).toContain("so we can't tell whether AIML API started the job. It was not sent again, to avoid paying twice; it may have been charged.");
+    expect(last).toContain('AIML API dashboard');
+    expect(last).not.toMatch(/try again/i);
+    expect(w.emulator.count({ method: 'POST' })).toBe(1);
+  });
 });

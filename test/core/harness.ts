@@ -14,6 +14,7 @@ import { DEFAULT_POLL_POLICY } from '../../src/core/eta.js';
 import type { JobServiceConfig } from '../../src/core/job-service.js';
 import { createJobService } from '../../src/core/job-service.js';
 import { silentLogger } from '../../src/core/logger.js';
+import type { Logger } from '../../src/core/logger.js';
 import type { ChatSurface, ProviderOperation, ProviderStatus, SurfaceMessage, VideoFetcher, VideoProvider } from '../../src/core/ports.js';
 import { SurfaceGoneError, SurfaceTooLargeError } from '../../src/core/ports.js';
 import { createRequestValidator } from '../../src/core/request.js';
@@ -192,6 +193,7 @@ export async function harness(
     surface?: Parameters<typeof recordingSurface>[1];
     videoBytes?: number;
     identity?: InstanceIdentity;
+    logger?: Logger;
   } = {},
 ) {
   const clock = opts.clock ?? new ManualClock();
@@ -212,7 +214,7 @@ export async function harness(
     surfaces: [surf.surface],
     fetcher: fetch.fetcher,
     clock,
-    logger: silentLogger,
+    logger: opts.logger ?? silentLogger,
     config,
     identity: opts.identity ?? { id: `test-${Math.random().toString(36).slice(2, 10)}`, pid: process.pid },
   });
