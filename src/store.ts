@@ -13,6 +13,7 @@ import type { JobStore } from './core/job-store.js';
 import type { Query } from './store/sqlite-job-store.js';
 import { createSqliteJobStore } from './store/sqlite-job-store.js';
 import { createMemoryJobStore } from './store/memory-job-store.js';
+import { openSqlite } from './store/sqlite-connection.js';
 
 export interface Store {
   kv: Keyv;
@@ -40,16 +41,26 @@ export async function openStore(storeUrl: string | undefined, dataDir: string, o
   } else {
     throw new ConfigError([`STORE_URL: only sqlite://<path> (or memory: for throwaway runs) is supported, got "${url.split(':')[0]}:"`]);
   }
-  const adapter = new KeyvSqlite({ uri, busyTimeout: opts.busyTimeoutMs ?? 10_000 });
-  const query = adapter.query as unknown as Query;
+  const busyTimeoutMs = opts.busyTimeoutMs ?? 10_000;
+  const adapter = new KeyvSqlite({ uri, busyTimeout: busyTimeoutMs });
+  const keyvQuery = adapter.query as unknown as Query;
   // WAL lets the bot and a terminal run share the file without blocking each other's reads;
   // NORMAL sync is durable across process crashes (the WAL is fsynced at checkpoints).
-  await query('PRAGMA journal_mode=WAL');
-  await query('PRAGMA synchronous=NORMAL');
+  await keyvQuery('PRAGMA journal_mode=WAL');
+  await keyvQuery('PRAGMA synchronous=NORMAL');
   const kv = new Keyv({ store: adapter, namespace: opts.namespace ?? 'seedance', throwOnErrors: true });
   kv.on('error', () => {
     // thrown to the caller as well (throwOnErrors); keep the emitter from crashing the process
   });
-  const jobs = await createSqliteJobStore(query);
-  return { kv, jobs, close: () => adapter.disconnect() };
+  const conn = await openSqlite(uri.slice('sqlite://'.length), { busyTimeoutMs });
+  await conn.query('PRAGMA synchronous=NORMAL');
+  const jobs = await createSqliteJobStore(conn);
+  return {
+    kv,
+    jobs,
+    async close() {
+      await conn.close().catch(() => undefined);
+      await adapter.disconnect();
+    },
+  };
 }

@@ -5,7 +5,7 @@
  * a crash are swept at start. `videos/` has a size cap: when it is reached,
  * downloads wait (and say so in the log) until deliveries free space.
  */
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toDataUri } from './image-probe.js';
 import type { JobRecord } from './job.js';
@@ -13,6 +13,13 @@ import type { Logger } from './logger.js';
 import type { PreparedImage } from './request.js';
 
 const EXT: Record<string, string> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp', 'image/gif': 'gif', 'image/bmp': 'bmp', 'image/tiff': 'tiff' };
+
+/** Deletes a file that may already be gone (one system call, unlike `rm`). */
+async function remove(path: string): Promise<void> {
+  await unlink(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+}
 
 /** The job id a file in images/ or videos/ belongs to (`<id>.mp4`, `<id>-first.png`, `<id>.mp4.part`). */
 const jobIdOf = (name: string) => /^([0-9a-f-]{36})[.-]/i.exec(name)?.[1];
@@ -93,12 +100,12 @@ export function createJobFiles(o: { workDir: string; videosCapBytes: number; log
     /** Deletes every file of a job that has ended. */
     async removeJobFiles(job: JobRecord): Promise<void> {
       // Only what is known to be there (a partial download removes itself; a crash's leftovers are swept at start).
-      if (sizes.has(job.id) || !measured) await rm(join(videosDir, `${job.id}.mp4`), { force: true });
+      if (sizes.has(job.id) || !measured) await remove(join(videosDir, `${job.id}.mp4`));
       videoBytes -= sizes.get(job.id) ?? 0;
       sizes.delete(job.id);
-      for (const img of [job.request.image, job.request.lastFrame]) if (img?.file) await rm(join(o.workDir, img.file), { force: true });
+      for (const img of [job.request.image, job.request.lastFrame]) if (img?.file) await remove(join(o.workDir, img.file));
       // A video a provider handed over as a file (Segmind's synchronous API).
-      if (job.result?.video.kind === 'file') await rm(job.result.video.path, { force: true });
+      if (job.result?.video.kind === 'file') await remove(job.result.video.path);
     },
 
     /** Measures videos/ and deletes files whose job is no longer active (a crash between the end and the clean-up). */

@@ -78,7 +78,9 @@ export function createJobMachine(d: {
         d.logger.warn({ jobId: current.id, status: current.status, event: event.type, reason: decision.reason }, 'transition refused');
         return { ok: false, reason: decision.reason, job: current, lost };
       }
-      const next = { ...decision.job, writeId: `${writeTag}${++writes}` };
+      // decide() made a fresh record: it is ours to mark.
+      const next = decision.job;
+      next.writeId = `${writeTag}${++writes}`;
       tried.add(next.writeId);
       let result;
       try {

@@ -102,13 +102,13 @@ export function createJobQueue<T extends { job: JobRecord }>(limits: { maxInFlig
       fly(item.job, false);
     },
     /**
-     * Takes the jobs that may be submitted now (oldest first, within the caps) out of the
-     * queue and counts them in flight. `wakeAt`: when a job held back by its retry time is due.
+     * Takes the jobs that may be submitted now (oldest first, within the caps, at most `most`)
+     * out of the queue and counts them in flight. `wakeAt`: when a job held back by its retry time is due.
      */
-    take(now: number): { items: T[]; wakeAt?: number } {
+    take(now: number, most = Infinity): { items: T[]; wakeAt?: number } {
       const items: T[] = [];
       let wakeAt: number | undefined;
-      let free = limits.maxInFlight - flying.size;
+      let free = Math.min(most, limits.maxInFlight - flying.size);
       for (let i = head; i < order.length && free > 0; i++) {
         const slot = order[i];
         if (!slot) continue;

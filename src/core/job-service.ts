@@ -41,7 +41,7 @@ import { createEditBudget, progressView, viewKey } from './progress.js';
 import type { GenerationInput, RequestValidator } from './request.js';
 import { STORE_RETRY } from './retry-policy.js';
 import { createScheduler } from './scheduler.js';
-import { createSubmitStep } from './submit-step.js';
+import { createLimiter, createSubmitStep } from './submit-step.js';
 
 export interface JobServiceConfig extends AdmissionConfig {
   /** Jobs at the provider at once, across everyone. */
@@ -62,6 +62,10 @@ export interface JobServiceConfig extends AdmissionConfig {
   unknownStatusGraceMs: number;
   /** Submits holding an inline image in memory at once. */
   inlineSubmits?: number;
+  /** Deliveries (download and upload) under way at once. */
+  deliveryConcurrency?: number;
+  /** Create requests under way at once. */
+  submitConcurrency?: number;
 }
 
 export interface JobServiceDeps {
@@ -115,6 +119,8 @@ export function createJobService(deps: JobServiceDeps) {
   const listeners = new Set<(e: JobEventNotice) => void>();
   const pausedUntil = new Map<string, number>();
   const inFlightSubmits = new Set<Promise<void>>();
+  /** Work of steps that continues outside the scheduler's slots (see `step`). */
+  const background = new Set<Promise<unknown>>();
   const label = (provider: string) => PROVIDER_LABELS[provider] ?? provider;
   const surfaceOf = (job: JobRecord) => surfaces.get(job.surface);
   const summary = (job: JobRecord) => summarize(job, deps.catalogue);
@@ -132,6 +138,8 @@ export function createJobService(deps: JobServiceDeps) {
   const machine = createJobMachine({ store, clock, logger: log, self, providerLabel: (job) => label(job.provider), storeRetry: STORE_RETRY });
   const ownership = createOwnership({ store, clock, logger: log, identity, leaseMs: config.leaseMs, surfaces: [...surfaces.keys()] });
   const queue = createJobQueue<Live>({ maxInFlight: config.maxInFlight, maxPerUser: config.maxPerUser });
+  /** Deliveries under way at once (downloads and uploads). */
+  const deliveries = createLimiter(config.deliveryConcurrency ?? 16);
   const submitStep = createSubmitStep({ providers: deps.providers, catalogue: deps.catalogue, files, providerLabel: label, now: () => clock.now(), ctx, inlineLimit: config.inlineSubmits ?? 4 });
   const poller = createPoller({ clock, logger: log, config, providers: deps.providers, ctx, renderElapsed, pausedUntil });
   const delivery = createDelivery({ clock, logger: log, fetcher: deps.fetcher, files, config, surfaceOf, summary });
@@ -180,7 +188,12 @@ export function createJobService(deps: JobServiceDeps) {
   }
   async function refreshQueue() {
     queueRefreshAt = undefined;
-    for (const l of queue.queued()) reporter.show(l);
+    let n = 0;
+    for (const l of queue.queued()) {
+      reporter.show(l);
+      // A long queue is walked in slices, so other work (and timers) get their turn.
+      if (++n % 256 === 0) await new Promise((r) => setImmediate(r));
+    }
   }
 
   /** Learned render times, read from the store once per key and written through. */
@@ -292,7 +305,9 @@ export function createJobService(deps: JobServiceDeps) {
 
   async function pump(): Promise<void> {
     if (stopped) return;
-    const { items, wakeAt } = queue.take(clock.now());
+    // Create requests under way at once are capped too: a burst of arrivals goes out in a
+    // steady stream instead of thousands of requests (and their answers) at the same moment.
+    const { items, wakeAt } = queue.take(clock.now(), (config.submitConcurrency ?? 16) - inFlightSubmits.size);
     for (const l of items) {
       const p = submit(l).finally(() => inFlightSubmits.delete(p));
       inFlightSubmits.add(p);
@@ -350,6 +365,12 @@ export function createJobService(deps: JobServiceDeps) {
     }
   }
 
+  /**
+   * One wake-up of a job. Only the status request itself holds one of the scheduler's slots
+   * (POLL_CONCURRENCY bounds what we ask of the provider); what follows it (writing the
+   * result, delivering) runs outside them, so a slow store or platform never holds up other
+   * jobs' status checks.
+   */
   async function step(id: string): Promise<void> {
     const l = live.get(id);
     if (!l || stopped) return;
@@ -358,35 +379,55 @@ export function createJobService(deps: JobServiceDeps) {
       return;
     }
     l.busy = true;
+    let rest: Promise<unknown> | undefined;
     try {
       const s = l.job.status;
       if (s === 'submitting' && !l.submitting) {
         // Found mid-submit after a restart or takeover: the request may have gone out.
         const at = new Date(l.job.updatedAt).toISOString().slice(11, 16);
-        await apply(l, {
+        rest = apply(l, {
           type: 'submit_interrupted',
           text: `The bot restarted while sending this job to ${label(l.job.provider)}, so we can't tell whether it started. It was not sent again, to avoid paying twice; it may have been charged. The bot's operator can look for a generation started at ${at} UTC in the ${label(l.job.provider)} dashboard.`,
         });
       } else if (s === 'running') {
         if (l.nextPollAt !== undefined && l.nextPollAt <= clock.now()) {
           l.nextPollAt = undefined;
-          await afterPoll(l, await poller.poll(l));
+          const outcome = await poller.poll(l);
+          rest = afterPoll(l, outcome);
         }
       } else if (s === 'completed' || s === 'delivering') {
-        if (l.job.retryAt === undefined || l.job.retryAt <= clock.now()) await deliver(l);
+        if (l.job.retryAt === undefined || l.job.retryAt <= clock.now()) rest = deliveries(() => deliver(l));
       }
-      if (live.has(id)) reporter.show(l);
     } catch (err) {
-      if (err instanceof StoppedError) return;
-      log.error({ jobId: id, err }, 'job step failed; trying again shortly');
-      wake(l, clock.now() + 5000);
-    } finally {
-      l.busy = false;
-      if (l.rerun) {
-        l.rerun = false;
-        scheduler.schedule(id, clock.now());
-      } else if (live.has(id)) replan(l);
+      failed(l, err);
     }
+    if (!rest) {
+      // A wake-up for the progress message only (or nothing due yet).
+      reporter.show(l);
+      return settled(l);
+    }
+    const going = rest.catch((err: unknown) => failed(l, err)).finally(() => {
+      background.delete(going);
+      settled(l);
+    });
+    background.add(going);
+  }
+
+  function failed(l: Live, err: unknown) {
+    if (err instanceof StoppedError) return;
+    log.error({ jobId: l.job.id, err }, 'job step failed; trying again shortly');
+    wake(l, clock.now() + 5000);
+  }
+
+  /** A step of `l` is over: run again or plan the next wake-up. */
+  function settled(l: Live) {
+    const id = l.job.id;
+    l.busy = false;
+    if (!live.has(id)) return;
+    if (l.rerun) {
+      l.rerun = false;
+      scheduler.schedule(id, clock.now());
+    } else replan(l);
   }
 
   /** Makes sure the job wakes for whatever it waits on next. */
@@ -589,12 +630,12 @@ export function createJobService(deps: JobServiceDeps) {
       stopped = true;
       scheduler.stop();
       leaseTimer?.();
-      const settled = Promise.all([scheduler.idle(), ...inFlightSubmits, ...[...live.values()].map((l) => l.progress.sending)]);
+      const done = Promise.all([scheduler.idle(), ...inFlightSubmits, ...background, ...[...live.values()].map((l) => l.progress.sending)]);
       let cancelTimer: () => void = () => {};
       const grace = new Promise<void>((r) => {
         cancelTimer = clock.setTimer(r, opts.graceMs ?? 20_000);
       });
-      await Promise.race([settled, grace]);
+      await Promise.race([done, grace]);
       cancelTimer();
       machine.stop();
       await ownership.release();

@@ -59,7 +59,8 @@ export interface JobStore {
   get(id: string): Promise<JobRecord | undefined>;
   /**
    * Writes `next` (with version `expectedVersion + 1`) only if the stored record still has
-   * `expectedVersion`; otherwise returns what is stored now.
+   * `expectedVersion`; otherwise returns what is stored now. `next` is handed over: the store
+   * may keep it (and set its version) rather than copy it.
    */
   write(next: JobRecord, expectedVersion: number): Promise<WriteResult>;
   /**

@@ -62,8 +62,10 @@ export interface ProgressView {
   jobId: string;
   phase: 'queued' | 'submitting' | 'rendering' | 'downloading' | 'delivering';
   providerStatus?: string;
-  /** 1-based position in our own queue while `phase` is `queued`. */
+  /** 1-based position in our own queue while `phase` is `queued` (rounded far back, see `queueApprox`). */
   queuePosition?: number;
+  /** The position is rounded ("about 450th"). */
+  queueApprox?: boolean;
   elapsedSeconds: number;
   remainingSeconds?: number;
   /** 0..99, in steps of 5, from the learned render time. */

@@ -24,7 +24,10 @@ export function progressView(input: {
     elapsedSeconds: Math.floor(input.elapsedMs / 1000),
   };
   if (input.providerStatus) view.providerStatus = input.providerStatus;
-  if (input.queuePosition !== undefined) view.queuePosition = input.queuePosition;
+  if (input.queuePosition !== undefined) {
+    view.queuePosition = roughPosition(input.queuePosition);
+    if (view.queuePosition !== input.queuePosition) view.queueApprox = true;
+  }
   if (input.anomaly) view.anomaly = input.anomaly;
   if (input.phase === 'rendering' && input.estimate && input.renderElapsedMs !== undefined) {
     const left = remainingMs(input.estimate, input.renderElapsedMs);
@@ -37,6 +40,16 @@ export function progressView(input: {
     view.remainingSeconds = 0;
   }
   return view;
+}
+
+/**
+ * A queue position as shown: exact near the front, rounded further back, so a long queue
+ * moving up by one doesn't mean an edit for every job in it.
+ */
+export function roughPosition(n: number): number {
+  if (n <= 20) return n;
+  const step = n <= 100 ? 5 : n <= 1000 ? 50 : 500;
+  return Math.round(n / step) * step;
 }
 
 /** What must differ for an edit to be worth sending: elapsed time alone is not enough. */

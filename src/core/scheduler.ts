@@ -29,8 +29,10 @@ export function createScheduler(opts: {
   concurrency: number;
   onError?: (key: string, err: unknown) => void;
 }): Scheduler {
+  // An indexed min-heap: each key has one entry and we know where it is, so rescheduling
+  // moves it in place (no stale entries piling up when jobs are woken often).
   const heap: Entry[] = [];
-  const latest = new Map<string, Entry>();
+  const index = new Map<string, number>();
   const waiting: string[] = [];
   const idleWaiters: (() => void)[] = [];
   let seq = 0;
@@ -40,44 +42,52 @@ export function createScheduler(opts: {
   let stopped = false;
 
   const less = (a: Entry, b: Entry) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  function push(e: Entry) {
-    heap.push(e);
-    let i = heap.length - 1;
+  function place(i: number, e: Entry) {
+    heap[i] = e;
+    index.set(e.key, i);
+  }
+  function up(i: number) {
+    const e = heap[i]!;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!less(heap[i]!, heap[p]!)) break;
-      [heap[i], heap[p]] = [heap[p]!, heap[i]!];
+      if (!less(e, heap[p]!)) break;
+      place(i, heap[p]!);
       i = p;
     }
+    place(i, e);
   }
-  function pop(): Entry | undefined {
-    const top = heap[0];
-    const last = heap.pop();
-    if (heap.length && last) {
-      heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
-        if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
-        if (m === i) break;
-        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-        i = m;
-      }
+  function down(i: number) {
+    const e = heap[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      let best = e;
+      if (l < heap.length && less(heap[l]!, best)) [m, best] = [l, heap[l]!];
+      if (r < heap.length && less(heap[r]!, best)) [m, best] = [r, heap[r]!];
+      if (m === i) break;
+      place(i, best);
+      i = m;
     }
-    return top;
+    place(i, e);
   }
-  function peekLive(): Entry | undefined {
-    while (heap.length && latest.get(heap[0]!.key) !== heap[0]) pop();
-    return heap[0];
+  function remove(key: string): Entry | undefined {
+    const i = index.get(key);
+    if (i === undefined) return undefined;
+    const e = heap[i]!;
+    index.delete(key);
+    const last = heap.pop()!;
+    if (i < heap.length) {
+      place(i, last);
+      up(i);
+      down(index.get(last.key)!);
+    }
+    return e;
   }
 
   function arm() {
     if (stopped) return;
-    const top = peekLive();
-    const at = top ? top.at : Infinity;
+    const at = heap.length ? heap[0]!.at : Infinity;
     if (at === armedAt) return;
     cancelTimer?.();
     cancelTimer = undefined;
@@ -89,11 +99,7 @@ export function createScheduler(opts: {
     armedAt = Infinity;
     cancelTimer = undefined;
     const now = opts.clock.now();
-    for (let top = peekLive(); top && top.at <= now; top = peekLive()) {
-      pop();
-      latest.delete(top.key);
-      waiting.push(top.key);
-    }
+    while (heap.length && heap[0]!.at <= now) waiting.push(remove(heap[0]!.key)!.key);
     drain();
     arm();
   }
@@ -115,17 +121,28 @@ export function createScheduler(opts: {
 
   return {
     schedule(key, at) {
+      const i = index.get(key);
       const e = { at, key, seq: ++seq };
-      latest.set(key, e);
-      push(e);
-      if (at < armedAt) arm();
+      if (i === undefined) {
+        heap.push(e);
+        up(heap.length - 1);
+      } else {
+        const before = heap[i]!;
+        place(i, e);
+        if (less(e, before)) up(i);
+        else down(i);
+      }
+      arm();
     },
     cancel(key) {
-      latest.delete(key);
+      remove(key);
     },
-    dueAt: (key) => latest.get(key)?.at,
+    dueAt: (key) => {
+      const i = index.get(key);
+      return i === undefined ? undefined : heap[i]!.at;
+    },
     get size() {
-      return latest.size;
+      return heap.length;
     },
     idle() {
       if (running === 0 && !waiting.length) return Promise.resolve();

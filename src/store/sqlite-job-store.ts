@@ -11,8 +11,56 @@ import type { JobRecord } from '../core/job.js';
 import { isFinal, userKeyOf, utcDay } from '../core/job.js';
 import type { Admission, AdmissionLimit, AdmissionLimits, InstanceLease, JobStore, Usage, WriteResult } from '../core/job-store.js';
 
-/** Runs one SQL statement and returns its rows (the keyv SQLite adapter's `query`). */
+/** Runs one SQL statement and returns its rows. */
 export type Query = (sql: string, ...params: unknown[]) => Promise<Record<string, unknown>[]>;
+
+/** A connection that runs statements one at a time; `lazy` builds its parameters when its turn comes. */
+export interface SqlRunner {
+  query: Query;
+  lazy(sql: string, params: () => unknown[]): Promise<Record<string, unknown>[]>;
+}
+
+/**
+ * Compare-and-set writes of many jobs in one statement: every row lands only if its stored
+ * version is the one it expects. Returns the ids that landed.
+ */
+const WRITE_BATCH = `UPDATE sd_jobs SET version = b.version, status = b.status, active = b.active, counted = b.counted, updated_at = b.updated_at, body = b.body
+  FROM (SELECT value ->> 'id' AS id, value ->> 'expected' AS expected, value ->> 'version' AS version, value ->> 'status' AS status,
+               value ->> 'active' AS active, value ->> 'counted' AS counted, value ->> 'updatedAt' AS updated_at, value ->> 'body' AS body
+        FROM json_each(?)) AS b
+  WHERE sd_jobs.id = b.id AND sd_jobs.version = b.expected
+  RETURNING sd_jobs.id AS id, sd_jobs.owner AS owner`;
+
+/** Writes per batch statement: enough to share the cost, small enough to keep its text small. */
+const MAX_BATCH = 100;
+
+const ADMIT_BATCH = `INSERT OR IGNORE INTO sd_jobs (id, version, status, active, counted, surface, user_key, place_key, day, owner, created_at, updated_at, body)
+  SELECT b.id, 1, b.status, b.active, b.counted, b.surface, b.user, b.place, b.day, b.owner, b.created_at, b.updated_at, b.body
+  FROM (SELECT value ->> 'id' AS id, value ->> 'status' AS status, value ->> 'active' AS active, value ->> 'counted' AS counted,
+               value ->> 'surface' AS surface, value ->> 'user' AS user, value ->> 'place' AS place, value ->> 'day' AS day,
+               value ->> 'owner' AS owner, value ->> 'createdAt' AS created_at, value ->> 'updatedAt' AS updated_at, value ->> 'body' AS body,
+               value ->> 'perUserActive' AS per_user_active, value ->> 'queueCap' AS queue_cap, value ->> 'queuedBefore' AS queued_before,
+               value ->> 'userDaily' AS user_daily, value ->> 'placeDaily' AS place_daily
+        FROM json_each(?)) AS b
+  WHERE (SELECT count(*) FROM sd_jobs WHERE active = 1 AND user_key = b.user) < b.per_user_active
+    AND (b.queue_cap IS NULL OR (SELECT n FROM sd_counts WHERE name = 'queued') + b.queued_before < b.queue_cap)
+    AND (b.user_daily IS NULL OR (SELECT count(*) FROM sd_jobs WHERE counted = 1 AND user_key = b.user AND day = b.day) < b.user_daily)
+    AND (b.place_daily IS NULL OR b.place IS NULL OR (SELECT count(*) FROM sd_jobs WHERE counted = 1 AND user_key = b.user AND day = b.day AND place_key = b.place) < b.place_daily)
+  RETURNING id`;
+
+interface PendingAdmit {
+  job: JobRecord;
+  limits: AdmissionLimits;
+  resolve(a: Admission): void;
+  reject(err: unknown): void;
+}
+
+interface PendingWrite {
+  stored: JobRecord;
+  expected: number;
+  resolve(r: WriteResult): void;
+  reject(err: unknown): void;
+}
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS sd_jobs (
@@ -69,9 +117,158 @@ function fromRow(r: Record<string, unknown>): JobRecord {
 
 const count = (rows: Record<string, unknown>[]) => Number(rows[0]?.n ?? 0);
 
-export async function createSqliteJobStore(query: Query): Promise<JobStore> {
-  for (const sql of SCHEMA) await query(sql);
+export async function createSqliteJobStore(sql: SqlRunner): Promise<JobStore> {
+  const { query } = sql;
+  for (const statement of SCHEMA) await query(statement);
   await migrateFromKeyv(query);
+
+  // Writes wait for the connection together and go as one statement when their turn comes:
+  // under load a hundred writes cost about what one does.
+  let pending: PendingWrite[] = [];
+  let queued = false;
+  async function flush(): Promise<void> {
+    const batch: PendingWrite[] = [];
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await sql.lazy(WRITE_BATCH, () => {
+        // One write per job in a batch: a second one for the same job goes in the next.
+        const ids = new Set<string>();
+        const later: PendingWrite[] = [];
+        for (const w of pending) {
+          if (ids.has(w.stored.id) || batch.length >= MAX_BATCH) later.push(w);
+          else {
+            ids.add(w.stored.id);
+            batch.push(w);
+          }
+        }
+        pending = later;
+        queued = later.length > 0;
+        if (queued) void flush();
+        const items = batch.map((w) => {
+          const row = toRow(w.stored);
+          return { id: w.stored.id, expected: w.expected, version: w.stored.version, status: row.status, active: row.active, counted: row.counted, updatedAt: w.stored.updatedAt, body: row.body };
+        });
+        return [JSON.stringify(items)];
+      });
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    const landed = new Map(rows.map((r) => [String(r.id), r.owner]));
+    const lost = batch.filter((w) => !landed.has(w.stored.id));
+    let current = new Map<string, JobRecord>();
+    if (lost.length) {
+      try {
+        const found = await query('SELECT version, owner, body FROM sd_jobs WHERE id IN (SELECT value FROM json_each(?))', JSON.stringify(lost.map((w) => w.stored.id)));
+        current = new Map(found.map((r) => [JSON.parse(String(r.body)).id as string, fromRow(r)]));
+      } catch (err) {
+        for (const w of lost) w.reject(err);
+        for (const w of batch) if (landed.has(w.stored.id)) settle(w, landed.get(w.stored.id));
+        return;
+      }
+    }
+    for (const w of batch) {
+      if (landed.has(w.stored.id)) settle(w, landed.get(w.stored.id));
+      else w.resolve({ ok: false, current: current.get(w.stored.id) });
+    }
+  }
+  /** One admission on its own: every limit checked in the same statement as the insert. */
+  async function admitOne(job: JobRecord, limits: AdmissionLimits): Promise<Admission> {
+    const stored: JobRecord = { ...job, version: 1 };
+    const row = toRow(stored);
+    const user = userKeyOf(job);
+    const day = utcDay(job.createdAt);
+    const place = job.place ?? null;
+    // SQLite runs the statement under the write lock, so concurrent admissions (in this
+    // process or another one on the same file) cannot both pass a limit.
+    const rows = await query(
+      `INSERT INTO sd_jobs (id, version, status, active, counted, surface, user_key, place_key, day, owner, created_at, updated_at, body)
+       SELECT ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+       WHERE (SELECT count(*) FROM sd_jobs WHERE active = 1 AND user_key = ?) < ?
+         AND (? IS NULL OR (SELECT n FROM sd_counts WHERE name = 'queued') < ?)
+         AND (? IS NULL OR (SELECT count(*) FROM sd_jobs WHERE counted = 1 AND user_key = ? AND day = ?) < ?)
+         AND (? IS NULL OR ? IS NULL OR (SELECT count(*) FROM sd_jobs WHERE counted = 1 AND user_key = ? AND day = ? AND place_key = ?) < ?)
+       RETURNING id`,
+      job.id, row.status, row.active, row.counted, job.surface, user, place, day, job.owner ?? null, job.createdAt, job.updatedAt, row.body,
+      user, limits.perUserActive,
+      limits.queueLength ?? null, limits.queueLength ?? null,
+      limits.perUserDaily ?? null, user, day, limits.perUserDaily ?? null,
+      limits.placeDaily ?? null, place, user, day, place, limits.placeDaily ?? null,
+    );
+    if (rows.length) return { ok: true, job: stored };
+    return { ok: false, limit: (await limitReached(job, limits)) ?? 'user_active' };
+  }
+
+  /** Which limit `job`'s requester has reached now, if any (for the refusal's words). */
+  async function limitReached(job: JobRecord, limits: AdmissionLimits): Promise<AdmissionLimit | undefined> {
+    const u = await usage({ surface: job.surface, requesterId: job.requester.id, ...(job.place ? { place: job.place } : {}), day: utcDay(job.createdAt) });
+    const hit: [AdmissionLimit, boolean][] = [
+      ['user_active', u.active >= limits.perUserActive],
+      ['user_daily', limits.perUserDaily !== undefined && u.today >= limits.perUserDaily],
+      ['place_daily', limits.placeDaily !== undefined && job.place !== undefined && u.todayInPlace >= limits.placeDaily],
+      ['queue_length', limits.queueLength !== undefined && u.queueLength >= limits.queueLength],
+    ];
+    return hit.find(([, h]) => h)?.[0];
+  }
+
+  // Admissions, like writes, go together when their turn comes: one statement for many
+  // people. The insert's limit checks don't see rows of their own statement, so a batch holds
+  // at most one admission per person, and counts the queue places taken ahead of each item.
+  // An item refused in a batch whose requester turns out to be within every limit is tried on its own.
+  let admits: PendingAdmit[] = [];
+  let admitsQueued = false;
+  async function flushAdmits(): Promise<void> {
+    const batch: PendingAdmit[] = [];
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await sql.lazy(ADMIT_BATCH, () => {
+        const users = new Set<string>();
+        const later: PendingAdmit[] = [];
+        for (const a of admits) {
+          const user = userKeyOf(a.job);
+          if (users.has(user) || batch.length >= MAX_BATCH) later.push(a);
+          else {
+            users.add(user);
+            batch.push(a);
+          }
+        }
+        admits = later;
+        admitsQueued = later.length > 0;
+        if (admitsQueued) void flushAdmits();
+        let queuedBefore = 0;
+        const items = batch.map(({ job, limits }) => {
+          const row = toRow({ ...job, version: 1 });
+          const item = {
+            id: job.id, status: row.status, active: row.active, counted: row.counted, surface: job.surface, user: userKeyOf(job), place: job.place ?? null,
+            day: utcDay(job.createdAt), owner: job.owner ?? null, createdAt: job.createdAt, updatedAt: job.updatedAt, body: row.body,
+            perUserActive: limits.perUserActive, queueCap: limits.queueLength ?? null, queuedBefore, userDaily: limits.perUserDaily ?? null, placeDaily: limits.placeDaily ?? null,
+          };
+          if (row.status === 'queued') queuedBefore++;
+          return item;
+        });
+        return [JSON.stringify(items)];
+      });
+    } catch (err) {
+      for (const a of batch) a.reject(err);
+      return;
+    }
+    const admitted = new Set(rows.map((r) => String(r.id)));
+    for (const a of batch) {
+      if (admitted.has(a.job.id)) {
+        a.resolve({ ok: true, job: { ...a.job, version: 1 } });
+        continue;
+      }
+      limitReached(a.job, a.limits)
+        .then((limit) => (limit ? { ok: false as const, limit } : admitOne(a.job, a.limits)))
+        .then(a.resolve, a.reject);
+    }
+  }
+
+  function settle(w: PendingWrite, owner: unknown) {
+    if (typeof owner === 'string') w.stored.owner = owner;
+    else delete w.stored.owner;
+    w.resolve({ ok: true, job: w.stored });
+  }
 
   async function usage(q: { surface: string; requesterId: string; place?: string; day: string }): Promise<Usage> {
     const user = `${q.surface}:${q.requesterId}`;
@@ -91,58 +288,30 @@ export async function createSqliteJobStore(query: Query): Promise<JobStore> {
   }
 
   return {
-    async admit(job: JobRecord, limits: AdmissionLimits): Promise<Admission> {
-      const stored: JobRecord = { ...job, version: 1 };
-      const row = toRow(stored);
-      const user = userKeyOf(job);
-      const day = utcDay(job.createdAt);
-      const place = job.place ?? null;
-      // One statement: SQLite runs it under the write lock, so concurrent admissions
-      // (in this process or another one on the same file) cannot both pass a limit.
-      const rows = await query(
-        `INSERT INTO sd_jobs (id, version, status, active, counted, surface, user_key, place_key, day, owner, created_at, updated_at, body)
-         SELECT ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-         WHERE (SELECT count(*) FROM sd_jobs WHERE active = 1 AND user_key = ?) < ?
-           AND (? IS NULL OR (SELECT n FROM sd_counts WHERE name = 'queued') < ?)
-           AND (? IS NULL OR (SELECT count(*) FROM sd_jobs WHERE counted = 1 AND user_key = ? AND day = ?) < ?)
-           AND (? IS NULL OR ? IS NULL OR (SELECT count(*) FROM sd_jobs WHERE counted = 1 AND user_key = ? AND day = ? AND place_key = ?) < ?)
-         RETURNING id`,
-        job.id, row.status, row.active, row.counted, job.surface, user, place, day, job.owner ?? null, job.createdAt, job.updatedAt, row.body,
-        user, limits.perUserActive,
-        limits.queueLength ?? null, limits.queueLength ?? null,
-        limits.perUserDaily ?? null, user, day, limits.perUserDaily ?? null,
-        limits.placeDaily ?? null, place, user, day, place, limits.placeDaily ?? null,
-      );
-      if (rows.length) return { ok: true, job: stored };
-      // Refused: say which limit (counted again, for the message only).
-      const u = await usage({ surface: job.surface, requesterId: job.requester.id, ...(job.place ? { place: job.place } : {}), day });
-      const hit: [AdmissionLimit, boolean][] = [
-        ['user_active', u.active >= limits.perUserActive],
-        ['user_daily', limits.perUserDaily !== undefined && u.today >= limits.perUserDaily],
-        ['place_daily', limits.placeDaily !== undefined && job.place !== undefined && u.todayInPlace >= limits.placeDaily],
-        ['queue_length', limits.queueLength !== undefined && u.queueLength >= limits.queueLength],
-      ];
-      return { ok: false, limit: hit.find(([, h]) => h)?.[0] ?? 'user_active' };
+    admit(job: JobRecord, limits: AdmissionLimits): Promise<Admission> {
+      return new Promise((resolve, reject) => {
+        admits.push({ job, limits, resolve, reject });
+        if (!admitsQueued) {
+          admitsQueued = true;
+          void flushAdmits();
+        }
+      });
     },
 
     usage,
 
     get,
 
-    async write(next, expectedVersion): Promise<WriteResult> {
-      const stored: JobRecord = { ...next, version: expectedVersion + 1 };
-      const row = toRow(stored);
-      const rows = await query(
-        'UPDATE sd_jobs SET version = ?, status = ?, active = ?, counted = ?, updated_at = ?, body = ? WHERE id = ? AND version = ? RETURNING owner',
-        stored.version, row.status, row.active, row.counted, stored.updatedAt, row.body, next.id, expectedVersion,
-      );
-      if (rows[0]) {
-        if (typeof rows[0].owner === 'string') stored.owner = rows[0].owner;
-        else delete stored.owner;
-        return { ok: true, job: stored };
-      }
-      const current = await get(next.id);
-      return { ok: false, current };
+    write(next, expectedVersion): Promise<WriteResult> {
+      return new Promise((resolve, reject) => {
+        // `next` is the caller's to give (the job machine makes a fresh record per write).
+        next.version = expectedVersion + 1;
+        pending.push({ stored: next, expected: expectedVersion, resolve, reject });
+        if (!queued) {
+          queued = true;
+          void flush();
+        }
+      });
     },
 
     async claimOrphans(q) {

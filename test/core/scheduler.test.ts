@@ -65,4 +65,30 @@ describe('scheduler', () => {
     await clock.advance(1000);
     expect(ran).toEqual([]);
   });
+
+  it('moves a rescheduled key in place: one entry per key, each run once at its latest time', async () => {
+    const clock = new ManualClock(0);
+    const ran: [string, number][] = [];
+    const s = createScheduler({ clock, concurrency: 100, run: async (k) => void ran.push([k, clock.now()]) });
+    let x = 12345;
+    const rand = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const want = new Map<string, number>();
+    for (let i = 0; i < 5000; i++) {
+      const key = `k${Math.floor(rand() * 300)}`;
+      if (rand() < 0.1) {
+        s.cancel(key);
+        want.delete(key);
+      } else {
+        const at = 1000 + Math.floor(rand() * 100_000);
+        s.schedule(key, at);
+        want.set(key, at);
+      }
+      expect(s.size).toBe(want.size);
+    }
+    for (const [k, at] of want) expect(s.dueAt(k)).toBe(at);
+    await clock.advance(200_000);
+    expect(new Map(ran)).toEqual(want);
+    expect(ran).toHaveLength(want.size);
+    expect(ran.map(([, t]) => t)).toEqual([...ran.map(([, t]) => t)].sort((a, b) => a - b));
+  });
 });

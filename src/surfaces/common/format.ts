@@ -32,6 +32,27 @@ export function jobFacts(job: JobSummary, credits: number | undefined, mark: { b
 export interface ProgressMarkup {
   bold(text: string): string;
   icons: { queued: string; submitting: string; fetching: string; rendering: string; warning: string };
+  /** The platform's name, as in "Waiting for Discord to take the video". */
+  platform: string;
+}
+
+/** `#7`, or `~#450` when rounded. */
+export function queuePlace(p: ProgressView): string {
+  return `${p.queueApprox ? '~' : ''}#${p.queuePosition}`;
+}
+
+/** Why delivery is waiting and when it tries again, or '' when it isn't waiting. */
+export function waitingNote(p: ProgressView, platform: string): string {
+  if (!p.waiting) return '';
+  const next = p.retryInSeconds !== undefined ? ` Next try in ${clock(p.retryInSeconds)}.` : '';
+  switch (p.waiting) {
+    case 'platform':
+      return `The video is ready; ${platform} isn't taking it right now.${next}`;
+    case 'download':
+      return `The video is ready; downloading it from the provider failed.${next}`;
+    case 'disk':
+      return `The video is ready and waits for room on the bot's disk.${next}`;
+  }
 }
 
 /** A chat progress message: status, bar, elapsed and remaining time, queue position, anomalies. */
@@ -39,12 +60,14 @@ export function progressMessage(p: ProgressView, m: ProgressMarkup): string {
   const elapsed = `${clock(p.elapsedSeconds)} elapsed`;
   switch (p.phase) {
     case 'queued':
-      return `${m.icons.queued} ${m.bold('Waiting for a free slot')}${p.queuePosition ? ` · #${p.queuePosition} in the queue` : ''} · ${elapsed}`;
+      return `${m.icons.queued} ${m.bold('Waiting for a free slot')}${p.queuePosition ? ` · ${queuePlace(p)} in the queue` : ''} · ${elapsed}`;
     case 'submitting':
       return `${m.icons.submitting} ${m.bold('Sending to the video service…')} · ${elapsed}`;
     case 'downloading':
-    case 'delivering':
-      return `${m.icons.fetching} ${m.bold('Fetching the video…')} · ${elapsed}`;
+    case 'delivering': {
+      const waiting = waitingNote(p, m.platform);
+      return waiting ? `${m.icons.warning} ${m.bold('Delivering…')} ${waiting} · ${elapsed}` : `${m.icons.fetching} ${m.bold('Fetching the video…')} · ${elapsed}`;
+    }
     case 'rendering': {
       const pct = p.percent ?? 0;
       const left = p.remainingSeconds === undefined ? '' : p.remainingSeconds > 0 ? ` · ~${clock(p.remainingSeconds)} left` : ' · any moment now';

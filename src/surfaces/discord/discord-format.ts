@@ -30,6 +30,7 @@ const describe = (job: JobSummary, credits?: number) => jobFacts(job, credits, {
 const MARKUP: ProgressMarkup = {
   bold: (t) => `**${t}**`,
   icons: { queued: '⏳', submitting: '📨', fetching: '📥', rendering: '🎬', warning: '⚠️' },
+  platform: 'Discord',
 };
 
 export const progressText = (p: ProgressView): string => progressMessage(p, MARKUP);

@@ -32,6 +32,7 @@ export const describeJob = (job: JobSummary, credits?: number) => jobFacts(job, 
 const MARKUP: ProgressMarkup = {
   bold: (t) => `*${t}*`,
   icons: { queued: ':hourglass_flowing_sand:', submitting: ':incoming_envelope:', fetching: ':inbox_tray:', rendering: ':clapper:', warning: ':warning:' },
+  platform: 'Slack',
 };
 
 export const progressLine = (p: ProgressView): string => progressMessage(p, MARKUP);

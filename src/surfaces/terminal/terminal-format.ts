@@ -1,6 +1,6 @@
 /** Text for the terminal: a one-line progress bar and plain result lines. */
 import type { ProgressView, SurfaceMessage } from '../../core/ports.js';
-import { bar as textBar, clock } from '../common/format.js';
+import { bar as textBar, clock, queuePlace, waitingNote } from '../common/format.js';
 
 export { clock };
 
@@ -21,7 +21,9 @@ export function progressLine(p: ProgressView, width = 24): string {
   const pct = p.percent ?? 0;
   const bar = `[${textBar(pct, width, '#', '-')}]`;
   const parts = [`${bar} ${String(pct).padStart(2)}%`, PHASE[p.phase] + (p.providerStatus && p.phase === 'rendering' ? ` (${p.providerStatus})` : '')];
-  if (p.queuePosition) parts.push(`#${p.queuePosition} in queue`);
+  if (p.queuePosition) parts.push(`${queuePlace(p)} in queue`);
+  const waiting = waitingNote(p, 'the output folder');
+  if (waiting) parts.push(waiting);
   parts.push(`${clock(p.elapsedSeconds)} elapsed`);
   if (p.remainingSeconds !== undefined && p.phase === 'rendering') parts.push(p.remainingSeconds > 0 ? `~${clock(p.remainingSeconds)} left` : 'any moment now');
   if (p.anomaly) parts.push(`note: ${p.anomaly}`);
