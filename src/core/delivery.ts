@@ -127,14 +127,14 @@ export function createDelivery(d: {
               { kind: 'video', ...caption, bytes: file.bytes },
               { idempotencyKey: job.id },
             );
-            return delivered(l, 'file', messageRef, conversation, file.bytes);
+            return delivered(l, surface, 'file', messageRef, conversation, file.bytes);
           } catch (err) {
             if (!(err instanceof SurfaceTooLargeError)) throw err;
             d.logger.info({ jobId: job.id, bytes: file.bytes, limit }, 'platform refused the file as too large; posting a link');
-            return delivered(l, 'link', await postLink(conversation, Math.min(limit, file.bytes - 1)), conversation, file.bytes);
+            return delivered(l, surface, 'link', await postLink(conversation, Math.min(limit, file.bytes - 1)), conversation, file.bytes);
           }
         }
-        return delivered(l, 'link', await postLink(conversation, limit), conversation, file.bytes);
+        return delivered(l, surface, 'link', await postLink(conversation, limit), conversation, file.bytes);
       } catch (err) {
         if (err instanceof SurfaceGoneError && hop === 0 && surface.fallbackConversation) {
           const alt = await surface.fallbackConversation(job.requester.id, conversation).catch(() => undefined);
@@ -151,8 +151,29 @@ export function createDelivery(d: {
     return { type: 'undeliverable', code: 'undeliverable', text: 'The video was made but there is nowhere left to post it.' };
   }
 
-  function delivered(l: Live, deliveredAs: 'file' | 'link', messageRef: string, conversation: string, bytes?: number): JobEvent {
+  /**
+   * The video is posted: turn the progress message into a short "done" note before recording
+   * the delivery, so a crash in between repeats the note with the (idempotent) delivery instead
+   * of leaving the message at "Fetching the video…". Tried twice; it is only a note.
+   */
+  async function delivered(l: Live, surface: ChatSurface, deliveredAs: 'file' | 'link', messageRef: string, conversation: string, bytes?: number): Promise<JobEvent> {
     l.deliveryFailures = 0;
+    const job = l.job;
+    if (job.progressMessage && job.progressMessage !== messageRef) {
+      const note = { kind: 'done' as const, job: d.summary(job), elapsedSeconds: Math.round((d.clock.now() - job.createdAt) / 1000), deliveredAs };
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        try {
+          await surface.edit(job.progressMessage, note);
+          break;
+        } catch (err) {
+          if (err instanceof SurfaceGoneError || attempt === 2) {
+            d.logger.info({ jobId: job.id, err }, 'could not mark the progress message done');
+            break;
+          }
+          await new Promise<void>((r) => d.clock.setTimer(r, 1000));
+        }
+      }
+    }
     return { type: 'delivered', deliveredAs, messageRef, conversation, ...(bytes !== undefined ? { bytes } : {}) };
   }
 

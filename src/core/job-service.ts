@@ -265,7 +265,6 @@ export function createJobService(deps: JobServiceDeps) {
     if (isFinal(job.status)) {
       log.info({ jobId: job.id, status: job.status, code: job.error?.code }, 'job ended');
       if (notice) await tell(job, { kind: notice.kind, job: summary(job), text: notice.text });
-      else if (job.status === 'delivered') await markDone(job);
       await files.removeJobFiles(job).catch((err: unknown) => log.warn({ jobId: job.id, err }, 'could not delete the job files'));
       emit({ type: 'finished', job });
     }
@@ -290,15 +289,6 @@ export function createJobService(deps: JobServiceDeps) {
     } catch (err) {
       log.warn({ jobId: job.id, err }, 'could not tell the user how the job ended');
     }
-  }
-
-  async function markDone(job: JobRecord) {
-    const surface = surfaceOf(job);
-    if (!surface || !job.progressMessage || job.progressMessage === job.result?.messageRef) return;
-    const elapsedSeconds = Math.round((clock.now() - job.createdAt) / 1000);
-    await surface.edit(job.progressMessage, { kind: 'done', job: summary(job), elapsedSeconds, deliveredAs: job.result?.deliveredAs ?? 'file' }).catch((err: unknown) => {
-      log.info({ jobId: job.id, err }, 'could not mark the progress message done');
-    });
   }
 
   // ---------- the steps ----------
@@ -467,6 +457,12 @@ export function createJobService(deps: JobServiceDeps) {
       if (live.has(job.id)) continue;
       const l = track(job);
       log.info({ jobId: job.id, status: job.status }, 'resuming job');
+      if (job.unannounced) {
+        // Admitted just before a crash and never shown to anyone: the user saw nothing (or a
+        // "Starting…" that was never confirmed) and has likely asked again. Nothing was submitted.
+        await apply(l, { type: 'unannounced' });
+        continue;
+      }
       queue.track(l);
       if (job.status === 'running') {
         l.estimate = await loadEstimate(job);
@@ -533,6 +529,7 @@ export function createJobService(deps: JobServiceDeps) {
         updatedAt: now,
         attempts: { submit: 0, delivery: 0 },
         owner: self,
+        unannounced: true,
       };
       const limits = admissionLimits(config, s.place);
       let admitted;
@@ -561,8 +558,8 @@ export function createJobService(deps: JobServiceDeps) {
         const posted = await announce(l.job, message);
         l.progress.lastKey = viewKey(view);
         l.progress.lastSentAt = clock.now();
-        // Stored with the submit if the job goes out now, or just below if it has to wait.
-        machine.note(l, { progressMessage: posted.progressMessage, ...(posted.conversation ? { conversation: posted.conversation } : {}) });
+        // Stored before the job may be submitted: a job found unannounced after a crash is dropped.
+        await apply(l, { type: 'announced', ...posted });
       } catch (err) {
         // Nobody was told about this job: drop it (nothing was submitted; it doesn't count).
         log.warn({ jobId: id, err }, 'could not post the first message; the job is dropped');
@@ -576,10 +573,6 @@ export function createJobService(deps: JobServiceDeps) {
       queue.track(l);
       queueChanged();
       await pump();
-      if (l.job.status === 'queued' && !l.submitting && l.unsaved) {
-        const { progressMessage, conversation } = l.job;
-        await apply(l, { type: 'announced', progressMessage: progressMessage!, conversation });
-      }
       return { job: l.job, ...(l.job.status === 'queued' ? { queuePosition: queue.position(id) } : {}) };
     },
 

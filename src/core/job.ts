@@ -55,6 +55,8 @@ export interface JobRecord {
   cancelRequested?: { by: string; at: number };
   /** The admission no longer counts towards daily limits (nothing was submitted). */
   released?: boolean;
+  /** Admitted, but its first message is not known to have been posted: dropped if found so after a crash. */
+  unannounced?: boolean;
   result?: {
     video: VideoSource;
     creditsUsed?: number;

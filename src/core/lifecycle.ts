@@ -31,6 +31,8 @@ export function canTransition(from: JobStatus, to: JobStatus): boolean {
 export type JobEvent =
   /** The surface posted the first message (and may have chosen the conversation). */
   | { type: 'announced'; progressMessage: string; conversation?: string }
+  /** Found after a restart without its first message: the user never saw it (and has likely asked again). */
+  | { type: 'unannounced' }
   | { type: 'submit_begin' }
   | { type: 'submit_ok'; operation: ProviderOperation; providerStatus?: string }
   /** The provider certainly made no job (429, no connection): try again at `at`. */
@@ -96,7 +98,10 @@ export function decide(job: JobRecord, event: JobEvent, c: DecideContext): Decis
 
   switch (event.type) {
     case 'announced':
-      return to(from, { progressMessage: event.progressMessage, ...(event.conversation ? { conversation: event.conversation } : {}) });
+      return to(from, { progressMessage: event.progressMessage, unannounced: undefined, ...(event.conversation ? { conversation: event.conversation } : {}) });
+    case 'unannounced':
+      if (from !== 'queued' || !job.unannounced) return refuse(`${event.type} does not apply to a ${from} job`);
+      return to('failed', { error: { code: 'not_announced', message: 'The first message was never posted; dropped after a restart.' }, released: true });
     case 'submit_begin':
       return to('submitting', { attempts: { ...job.attempts, submit: job.attempts.submit + 1 }, retryAt: undefined });
     case 'submit_ok':

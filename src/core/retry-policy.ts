@@ -19,7 +19,7 @@ export const MAX_SUBMIT_ATTEMPTS = 4;
 /** A failed status check (5xx, reset, timeout). */
 export const POLL_RETRY: RetryPolicy = { baseMs: 500, capMs: 30_000 };
 /** A failed download or upload: keep trying for as long as the video can still be delivered. */
-export const DELIVERY_RETRY: RetryPolicy = { baseMs: 2000, capMs: 5 * 60_000 };
+export const DELIVERY_RETRY: RetryPolicy = { baseMs: 1000, capMs: 60_000 };
 
 /** Wait before try `attempt + 1`, after `attempt` failures (1-based), with ±25% jitter. */
 export function backoffMs(p: RetryPolicy, attempt: number, random: () => number = Math.random): number {

@@ -115,7 +115,11 @@ describe('a crash right after each persisted step', () => {
   const A: InstanceIdentity = { id: 'A', host: 'h/pid:[1]', pid: 2 ** 22 + 777, started: '1' };
   const B = (): InstanceIdentity => ({ id: 'B', host: 'h/pid:[1]', pid: process.pid, started: processStartTime(process.pid)! });
 
-  it.each<[JobStatus, string]>([
+  it.each<[JobStatus | 'admitted', string]>([
+    // Admitted, then dead before the first message was confirmed: the user saw nothing, so the
+    // job is dropped (nothing submitted, its admission released) rather than run behind their back.
+    ['admitted', 'failed'],
+    // The first message is recorded (the job waits as "queued"): it runs after the restart.
     ['queued', 'delivered'],
     ['submitting', 'submit_unknown'],
     ['running', 'delivered'],
@@ -135,7 +139,7 @@ describe('a crash right after each persisted step', () => {
         },
         async admit(job, limits) {
           const r = await shared.jobs.admit(job, limits);
-          if (r.ok && crashAt === 'queued') dead = true;
+          if (r.ok && crashAt === 'admitted') dead = true;
           return r;
         },
       },
@@ -146,7 +150,8 @@ describe('a crash right after each persisted step', () => {
     prov.renderMs = 20_000;
     // A's view of the (shared) provider dies with A; B's does not.
     const provA = Object.assign(Object.create(prov) as typeof prov, { provider: killable(prov.provider, () => dead) });
-    const a = await harness({ store: { ...shared, jobs: store }, clock: remote, prov: provA, identity: A });
+    // Nothing may be submitted before the crash at "queued": the job has to wait for a slot.
+    const a = await harness({ store: { ...shared, jobs: store }, clock: remote, prov: provA, identity: A, ...(crashAt === 'queued' ? { config: { maxInFlight: 0 } } : {}) });
     a.surf.surface.upload = killable({ upload: a.surf.surface.upload }, () => dead).upload;
     a.surf.surface.edit = killable({ edit: a.surf.surface.edit }, () => dead).edit;
     a.surf.surface.post = killable({ post: a.surf.surface.post }, () => dead).post;
@@ -163,7 +168,8 @@ describe('a crash right after each persisted step', () => {
     expect(b.finished).toEqual([`${id}:${outcome}`]);
     // Created once; a create that may have been in flight when A died is not resent.
     expect(prov.starts).toBe(outcome === 'delivered' ? 1 : 0);
-    if (crashAt !== 'queued') expect(prov.starts).toBe(startsBeforeB);
+    if (crashAt !== 'queued' && crashAt !== 'admitted') expect(prov.starts).toBe(startsBeforeB);
+    if (crashAt === 'admitted') expect(await shared.jobs.get(id!)).toMatchObject({ status: 'failed', released: true, error: { code: 'not_announced' } });
     const uploads = [...a.surf.uploads(), ...b.surf.uploads()];
     expect(uploads.map((u) => u.key)).toEqual(outcome === 'delivered' ? [id] : []);
     expect(await shared.jobs.activeIds('test')).toEqual([]);

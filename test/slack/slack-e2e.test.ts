@@ -273,6 +273,19 @@ describe('buttons', () => {
   });
 });
 
+describe('Slack refusing for a moment', () => {
+  it("still starts a job whose first message Slack refused once (429) and then failed (503)", async () => {
+    const before = creates(w);
+    w.slack.addFault({ method: 'chat.postMessage', status: 429, retryAfterSeconds: 1 });
+    w.slack.addFault({ method: 'chat.postMessage', status: 503 });
+    await w.send.command({ command: '/video', text: 'first message refused twice', userId: ALICE, channelId: GENERAL });
+    const progress = await until(() => botPosts(w, GENERAL).find((m) => !m.threadTs && m.history[0]!.text.includes('first message refused twice')), 20_000);
+    await until(() => videoIn(w, GENERAL, progress.ts), 20_000);
+    expect(creates(w)).toBe(before + 1);
+    expect(botPosts(w, GENERAL).filter((m) => !m.threadTs && m.history[0]!.text.includes('first message refused twice'))).toHaveLength(1);
+  });
+});
+
 describe('restart', () => {
   it('delivers a job once after the bot is killed mid-render', async () => {
     const before = creates(w);

@@ -56,6 +56,26 @@ export function declaredInput(s: SlackStart): GenerationInput {
   };
 }
 
+/**
+ * A call Slack refused before doing anything (429, 5xx) is tried again, briefly: the first message
+ * of a job shouldn't be lost to a one-second rate limit. A broken connection is not retried (the
+ * message may have been posted).
+ */
+async function postRetrying<T>(call: () => Promise<T>, tries = 3): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await call();
+    } catch (err) {
+      const e = err as { code?: string; statusCode?: number; message?: string };
+      // With its own retries off, web-api waits out a 429's Retry-After, then fails with this message.
+      const limited = e.code === 'slack_webapi_rate_limited_error' || /rate limit was exceeded/i.test(e.message ?? '');
+      const unavailable = e.code === 'slack_webapi_http_error' && (e.statusCode ?? 0) >= 500;
+      if (!(limited || unavailable) || n >= tries) throw err;
+      if (unavailable) await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 export async function startSlackJob(d: SlackStartDeps, s: SlackStart): Promise<string | undefined> {
   const team = d.team();
   let announced = false;
@@ -72,7 +92,7 @@ export async function startSlackJob(d: SlackStartDeps, s: SlackStart): Promise<s
       meta: { team, ...(s.imageFile ? { slackFile: JSON.stringify(s.imageFile) } : {}) },
       // Posted only once the job is admitted, so a refusal stays private.
       announce: async () => {
-        const res = await d.client.chat.postMessage({ channel: s.channel, ...(s.thread ? { thread_ts: s.thread } : {}), text: `:hourglass_flowing_sand: Starting… ${quote(input.prompt)}` });
+        const res = await postRetrying(() => d.client.chat.postMessage({ channel: s.channel, ...(s.thread ? { thread_ts: s.thread } : {}), text: `:hourglass_flowing_sand: Starting… ${quote(input.prompt)}` }));
         announced = true;
         return { progressMessage: slackRef(team, s.channel, res.ts!), conversation: slackRef(team, s.channel, s.thread ?? res.ts!) };
       },
