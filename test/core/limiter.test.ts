@@ -20,12 +20,13 @@ describe('createLimiter', () => {
         return i * 10;
       }),
     );
+    const all = Promise.allSettled(results);
     for (let opened = 0; opened < 6; opened++) {
       await new Promise((r) => setImmediate(r));
       expect(active).toBeLessThanOrEqual(2);
       gates.shift()?.();
     }
-    const settled = await Promise.allSettled(results);
+    const settled = await all;
     expect(peak).toBe(2);
     expect(started).toEqual([0, 1, 2, 3, 4, 5]);
     expect(settled.map((s) => (s.status === 'fulfilled' ? s.value : (s.reason as Error).message))).toEqual([0, 10, 20, 'task 3 failed', 40, 50]);
