@@ -7,8 +7,9 @@
  */
 import type { RenderStats } from '../core/eta.js';
 import type { JobRecord } from '../core/job.js';
+import { reachedLimit } from '../core/admission.js';
 import { isFinal, userKeyOf, utcDay } from '../core/job.js';
-import type { AdmissionLimit, InstanceLease, JobStore, Usage } from '../core/job-store.js';
+import type { InstanceLease, JobStore, Usage } from '../core/job-store.js';
 
 const copy = <T>(v: T): T => structuredClone(v);
 
@@ -37,13 +38,7 @@ export function createMemoryJobStore(): JobStore {
     async admit(job, limits) {
       if (jobs.has(job.id)) throw new Error(`a job with id ${job.id} exists`);
       const u = usage({ surface: job.surface, requesterId: job.requester.id, ...(job.place ? { place: job.place } : {}), day: utcDay(job.createdAt) });
-      const hit: [AdmissionLimit, boolean][] = [
-        ['user_active', u.active >= limits.perUserActive],
-        ['user_daily', limits.perUserDaily !== undefined && u.today >= limits.perUserDaily],
-        ['place_daily', limits.placeDaily !== undefined && job.place !== undefined && u.todayInPlace >= limits.placeDaily],
-        ['queue_length', limits.queueLength !== undefined && u.queueLength >= limits.queueLength],
-      ];
-      const limit = hit.find(([, h]) => h)?.[0];
+      const limit = reachedLimit(limits, u);
       if (limit) return { ok: false, limit };
       const stored = { ...copy(job), version: 1 };
       jobs.set(job.id, stored);

@@ -8,6 +8,7 @@
  */
 import type { RenderStats } from '../core/eta.js';
 import type { JobRecord } from '../core/job.js';
+import { reachedLimit } from '../core/admission.js';
 import { isFinal, userKeyOf, utcDay } from '../core/job.js';
 import type { Admission, AdmissionLimit, AdmissionLimits, InstanceLease, JobStore, Usage, WriteResult } from '../core/job-store.js';
 
@@ -47,6 +48,24 @@ const ADMIT_BATCH = `INSERT OR IGNORE INTO sd_jobs (id, version, status, active,
     AND (b.user_daily IS NULL OR (SELECT count(*) FROM sd_jobs WHERE counted = 1 AND user_key = b.user AND day = b.day) < b.user_daily)
     AND (b.place_daily IS NULL OR b.place IS NULL OR (SELECT count(*) FROM sd_jobs WHERE counted = 1 AND user_key = b.user AND day = b.day AND place_key = b.place) < b.place_daily)
   RETURNING id`;
+
+/**
+ * Moves up to MAX_BATCH of `pending` into `batch`, at most one per key (in order); returns the
+ * rest, for the next batch.
+ */
+function takeBatch<T>(pending: readonly T[], batch: T[], keyOf: (item: T) => string): T[] {
+  const keys = new Set<string>();
+  const later: T[] = [];
+  for (const item of pending) {
+    const key = keyOf(item);
+    if (keys.has(key) || batch.length >= MAX_BATCH) later.push(item);
+    else {
+      keys.add(key);
+      batch.push(item);
+    }
+  }
+  return later;
+}
 
 interface PendingAdmit {
   job: JobRecord;
@@ -132,15 +151,7 @@ export async function createSqliteJobStore(sql: SqlRunner): Promise<JobStore> {
     try {
       rows = await sql.lazy(WRITE_BATCH, () => {
         // One write per job in a batch: a second one for the same job goes in the next.
-        const ids = new Set<string>();
-        const later: PendingWrite[] = [];
-        for (const w of pending) {
-          if (ids.has(w.stored.id) || batch.length >= MAX_BATCH) later.push(w);
-          else {
-            ids.add(w.stored.id);
-            batch.push(w);
-          }
-        }
+        const later = takeBatch(pending, batch, (w) => w.stored.id);
         pending = later;
         queued = later.length > 0;
         if (queued) void flush();
@@ -201,14 +212,7 @@ export async function createSqliteJobStore(sql: SqlRunner): Promise<JobStore> {
 
   /** Which limit `job`'s requester has reached now, if any (for the refusal's words). */
   async function limitReached(job: JobRecord, limits: AdmissionLimits): Promise<AdmissionLimit | undefined> {
-    const u = await usage({ surface: job.surface, requesterId: job.requester.id, ...(job.place ? { place: job.place } : {}), day: utcDay(job.createdAt) });
-    const hit: [AdmissionLimit, boolean][] = [
-      ['user_active', u.active >= limits.perUserActive],
-      ['user_daily', limits.perUserDaily !== undefined && u.today >= limits.perUserDaily],
-      ['place_daily', limits.placeDaily !== undefined && job.place !== undefined && u.todayInPlace >= limits.placeDaily],
-      ['queue_length', limits.queueLength !== undefined && u.queueLength >= limits.queueLength],
-    ];
-    return hit.find(([, h]) => h)?.[0];
+    return reachedLimit(limits, await usage({ surface: job.surface, requesterId: job.requester.id, ...(job.place ? { place: job.place } : {}), day: utcDay(job.createdAt) }));
   }
 
   // Admissions, like writes, go together when their turn comes: one statement for many
@@ -222,16 +226,7 @@ export async function createSqliteJobStore(sql: SqlRunner): Promise<JobStore> {
     let rows: Record<string, unknown>[];
     try {
       rows = await sql.lazy(ADMIT_BATCH, () => {
-        const users = new Set<string>();
-        const later: PendingAdmit[] = [];
-        for (const a of admits) {
-          const user = userKeyOf(a.job);
-          if (users.has(user) || batch.length >= MAX_BATCH) later.push(a);
-          else {
-            users.add(user);
-            batch.push(a);
-          }
-        }
+        const later = takeBatch(admits, batch, (a) => userKeyOf(a.job));
         admits = later;
         admitsQueued = later.length > 0;
         if (admitsQueued) void flushAdmits();
