@@ -11,7 +11,7 @@ import { createApp } from './app.js';
 import type { App } from './app.js';
 import { parseGenerateArgs, GENERATE_USAGE } from './cli-args.js';
 import { loadImageArg } from './cli-images.js';
-import { loadConfig, requireProvider } from './config.js';
+import { loadConfig, requireProvider, secretValues } from './config.js';
 import type { Config } from './config.js';
 import { ConfigError, SeedanceError, UserFacingError, userMessageFor } from './core/errors.js';
 import type { JobRecord } from './core/job.js';
@@ -36,7 +36,7 @@ function oneLine(err: unknown): string {
 async function boot(config: Config, quiet: boolean, out: NodeJS.WritableStream = process.stderr): Promise<{ app: App; surface: ReturnType<typeof createTerminalSurface> }> {
   const surface = createTerminalSurface({ out, quiet });
   // The terminal shows progress; the log only speaks up for real trouble unless LOG_LEVEL says otherwise.
-  const logger = createLogger(process.env.LOG_LEVEL ? config.LOG_LEVEL : 'error', 2);
+  const logger = createLogger(process.env.LOG_LEVEL ? config.LOG_LEVEL : 'error', 2, secretValues(config));
   const app = await createApp(config, { logger, surfaces: [surface] });
   return { app, surface };
 }

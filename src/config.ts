@@ -161,3 +161,9 @@ export const SECRET_PATHS = [
   '*.apiKey',
   '*.token',
 ];
+
+/** The configured secret values, masked wherever they appear in a log line. */
+export function secretValues(c: Partial<Config>): string[] {
+  const keys = ['AIMLAPI_KEY', 'SEGMIND_API_KEY', 'DISCORD_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET'] as const;
+  return keys.map((k) => c[k]).filter((v): v is string => typeof v === 'string' && v.length > 0);
+}

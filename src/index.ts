@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
-import { loadConfig, requireProvider } from './config.js';
+import { loadConfig, requireProvider, secretValues } from './config.js';
 import { ConfigError } from './core/errors.js';
 import type { ChatSurface } from './core/ports.js';
 import { loadDotEnv } from './env-file.js';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   loadDotEnv();
   const config = loadConfig(process.env);
   requireProvider(config);
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = createLogger(config.LOG_LEVEL, 1, secretValues(config));
   const discord = config.DISCORD_TOKEN ? createDiscordBot(config, logger) : undefined;
   const slack = config.SLACK_BOT_TOKEN ? createSlackBot(config, logger) : undefined;
   const app = await createApp(config, {
