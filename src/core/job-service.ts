@@ -87,6 +87,9 @@ export interface SubmitResult {
 
 export type JobEventNotice = { type: 'status'; job: JobRecord } | { type: 'finished'; job: JobRecord };
 
+/** How long an event id is remembered: far longer than any platform retries or replays. */
+const EVENT_MEMORY_MS = 24 * 3_600_000;
+
 const STORE_DOWN = "The bot couldn't save your request just now, so nothing was started. Try again in a minute.";
 
 export function createJobService(deps: JobServiceDeps) {
@@ -101,6 +104,19 @@ export function createJobService(deps: JobServiceDeps) {
     onEvent(listener: (e: JobEventNotice) => void): () => void {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+
+    /**
+     * True the first time a platform event (`surface:kind:id`) is seen, false for a retried or
+     * replayed copy, which must then be acknowledged and ignored. Recorded before anything
+     * is started; if it can't be recorded, nothing is started.
+     */
+    async firstDelivery(key: string): Promise<boolean> {
+      const now = clock.now();
+      return store.claimEvent(key, now, now + EVENT_MEMORY_MS).catch((err: unknown) => {
+        log.error({ err, event: key }, 'could not record an incoming event');
+        throw new UserFacingError('store_unavailable', STORE_DOWN);
+      });
     },
 
     /** Throws the refusal if this person has already reached a limit (a quick check; `submit` decides atomically). */

@@ -73,6 +73,12 @@ export interface JobStore {
   putLease(lease: InstanceLease): Promise<void>;
   /** Fresh leases of instances on `host`, for the same-host crash shortcut. */
   leasesOnHost(host: string, now: number): Promise<InstanceLease[]>;
+  /**
+   * Records a platform event (an interaction, message or Slack event id) the first time it is
+   * seen: true for the first claim, false for every later copy until `expiresAt` has passed.
+   * Atomic, so two copies arriving together cannot both be first.
+   */
+  claimEvent(key: string, now: number, expiresAt: number): Promise<boolean>;
   getStats(key: string): Promise<RenderStats | undefined>;
   putStats(key: string, stats: RenderStats): Promise<void>;
 }

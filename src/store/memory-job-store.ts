@@ -17,6 +17,7 @@ export function createMemoryJobStore(): JobStore {
   const jobs = new Map<string, JobRecord>();
   const leases = new Map<string, InstanceLease>();
   const stats = new Map<string, RenderStats>();
+  const events = new Map<string, number>();
 
   function usage(q: { surface: string; requesterId: string; place?: string; day: string }): Usage {
     const user = `${q.surface}:${q.requesterId}`;
@@ -83,6 +84,13 @@ export function createMemoryJobStore(): JobStore {
     },
     async leasesOnHost(host, now) {
       return [...leases.values()].filter((l) => l.host === host && l.expiresAt > now).map(copy);
+    },
+    async claimEvent(key, now, expiresAt) {
+      const until = events.get(key);
+      if (until !== undefined && until > now) return false;
+      events.set(key, expiresAt);
+      if (events.size > 10_000) for (const [k, t] of events) if (t <= now) events.delete(k);
+      return true;
     },
     async getStats(key) {
       const s = stats.get(key);

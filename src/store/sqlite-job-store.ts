@@ -114,7 +114,13 @@ const SCHEMA = [
   "INSERT OR IGNORE INTO sd_counts (name, n) SELECT 'queued', count(*) FROM sd_jobs WHERE status = 'queued'",
   'CREATE TABLE IF NOT EXISTS sd_leases (instance TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, host TEXT, pid INTEGER, started TEXT)',
   'CREATE TABLE IF NOT EXISTS sd_stats (key TEXT PRIMARY KEY, body TEXT NOT NULL)',
+  // Platform events seen (de-duplication of retried and replayed deliveries).
+  'CREATE TABLE IF NOT EXISTS sd_events (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)',
+  'CREATE INDEX IF NOT EXISTS sd_events_expiry ON sd_events(expires_at)',
 ];
+
+/** Claims between sweeps of expired event keys. */
+const EVENT_SWEEP_EVERY = 500;
 
 function toRow(job: JobRecord) {
   const { version: _v, owner: _o, ...rest } = job;
@@ -277,6 +283,8 @@ export async function createSqliteJobStore(sql: SqlRunner): Promise<JobStore> {
     return { active: count(active), queued: count(queued), today: count(today), todayInPlace: count(inPlace), queueLength: count(queueLength) };
   }
 
+  let eventClaims = 0;
+
   async function get(id: string): Promise<JobRecord | undefined> {
     const rows = await query('SELECT version, owner, body FROM sd_jobs WHERE id = ?', id);
     return rows[0] ? fromRow(rows[0]) : undefined;
@@ -328,6 +336,18 @@ export async function createSqliteJobStore(sql: SqlRunner): Promise<JobStore> {
     async activeIds(surface) {
       const rows = await query('SELECT id FROM sd_jobs WHERE active = 1 AND surface = ? ORDER BY created_at', surface);
       return rows.map((r) => String(r.id));
+    },
+
+    async claimEvent(key, now, expiresAt) {
+      // A fresh row, or an expired one taken over, comes back; a live copy does not.
+      const rows = await query(
+        `INSERT INTO sd_events (key, expires_at) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET expires_at = excluded.expires_at WHERE sd_events.expires_at <= ?3
+         RETURNING key`,
+        key, expiresAt, now,
+      );
+      if (++eventClaims % EVENT_SWEEP_EVERY === 0) await query('DELETE FROM sd_events WHERE expires_at <= ?', now).catch(() => undefined);
+      return rows.length === 1;
     },
 
     async putLease(l: InstanceLease) {

@@ -476,6 +476,22 @@ describe.each(implementations)('job store contract: %s', (_name, open) => {
     });
   });
 
+  describe('claimEvent', () => {
+    it('is true once per key until it expires, then claimable again', async () => {
+      expect(await store.claimEvent('discord:message:1', T0, T0 + HOUR)).toBe(true);
+      expect(await store.claimEvent('discord:message:1', T0 + 1, T0 + 1 + HOUR)).toBe(false);
+      expect(await store.claimEvent('discord:message:2', T0 + 1, T0 + 1 + HOUR)).toBe(true);
+      expect(await store.claimEvent('discord:message:1', T0 + HOUR - 1, T0 + 2 * HOUR)).toBe(false);
+      expect(await store.claimEvent('discord:message:1', T0 + HOUR, T0 + 2 * HOUR)).toBe(true);
+      expect(await store.claimEvent('discord:message:1', T0 + HOUR + 1, T0 + 2 * HOUR)).toBe(false);
+    });
+
+    it('has exactly one winner among 20 copies claimed at once', async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.claimEvent('slack:event:Ev1', T0, T0 + HOUR)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+  });
+
   describe('stats', () => {
     it('round-trip, and a put replaces what was there', async () => {
       const key = 'aimlapi/seedance-1-0-lite-t2v|720p|5s';
