@@ -11,6 +11,9 @@
  */
 import { stat } from 'node:fs/promises';
 import type { Clock } from './clock.js';
+
+/** How long recording a delivery waits for the "done" note to be shown. */
+export const NOTE_WAIT_MS = 2000;
 import { DownloadError } from './errors.js';
 import type { JobFiles } from './job-files.js';
 import type { JobRecord } from './job.js';
@@ -152,27 +155,35 @@ export function createDelivery(d: {
   }
 
   /**
-   * The video is posted: turn the progress message into a short "done" note before recording
-   * the delivery, so a crash in between repeats the note with the (idempotent) delivery instead
-   * of leaving the message at "Fetching the video…". Tried twice; it is only a note.
+   * The video is posted: turn the progress message into a short "done" note, then record the
+   * delivery. The note gets a moment (NOTE_WAIT_MS) before the delivery is recorded, so that
+   * usually a crash in between repeats the note with the (idempotent) delivery instead of
+   * leaving the message at "Uploading…"; a slow or hung edit goes on in the background and
+   * never holds the delivery up. Tried twice; it is only a note.
    */
   async function delivered(l: Live, surface: ChatSurface, deliveredAs: 'file' | 'link', messageRef: string, conversation: string, bytes?: number): Promise<JobEvent> {
     l.deliveryFailures = 0;
     const job = l.job;
     if (job.progressMessage && job.progressMessage !== messageRef) {
+      const ref = job.progressMessage;
       const note = { kind: 'done' as const, job: d.summary(job), elapsedSeconds: Math.round((d.clock.now() - job.createdAt) / 1000), deliveredAs };
-      for (let attempt = 1; attempt <= 2; attempt++) {
-        try {
-          await surface.edit(job.progressMessage, note);
-          break;
-        } catch (err) {
-          if (err instanceof SurfaceGoneError || attempt === 2) {
-            d.logger.info({ jobId: job.id, err }, 'could not mark the progress message done');
-            break;
+      const sending = (async () => {
+        for (let attempt = 1; attempt <= 2; attempt++) {
+          try {
+            await surface.edit(ref, note);
+            return;
+          } catch (err) {
+            if (err instanceof SurfaceGoneError || attempt === 2) {
+              d.logger.info({ jobId: job.id, err }, 'could not mark the progress message done');
+              return;
+            }
+            await new Promise<void>((r) => d.clock.setTimer(r, 1000));
           }
-          await new Promise<void>((r) => d.clock.setTimer(r, 1000));
         }
-      }
+      })();
+      let cancel: () => void = () => {};
+      await Promise.race([sending, new Promise<void>((r) => (cancel = d.clock.setTimer(r, NOTE_WAIT_MS)))]);
+      cancel();
     }
     return { type: 'delivered', deliveredAs, messageRef, conversation, ...(bytes !== undefined ? { bytes } : {}) };
   }

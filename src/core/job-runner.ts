@@ -64,6 +64,9 @@ export function createJobRunner(deps: JobServiceDeps) {
     for (const l of listeners) l(e);
   };
   let stopped = false;
+  let stopping: Promise<void> | undefined;
+  /** Final messages on their way (waited for, within the grace, when stopping). */
+  const finishing = new Set<Promise<void>>();
   let sweep = true;
   let leaseTimer: (() => void) | undefined;
   let beats = 0;
@@ -163,10 +166,18 @@ export function createJobRunner(deps: JobServiceDeps) {
     live.delete(job.id);
     scheduler.cancel(job.id);
     queue.forget(l);
-    await reporter.close(l);
+    // No more progress edits. The final message waits for one still on its way (so it lands
+    // last), but nothing else waits on the platform: a hung edit never holds a job's end.
+    const edited = reporter.close(l);
     if (isFinal(job.status)) {
       log.info({ jobId: job.id, status: job.status, code: job.error?.code }, 'job ended');
-      if (notice) await tell(job, { kind: notice.kind, job: summary(job), text: notice.text });
+      if (notice) {
+        const told: Promise<void> = edited
+          .then(() => tell(job, { kind: notice.kind, job: summary(job), text: notice.text }))
+          .catch((err: unknown) => log.warn({ jobId: job.id, err }, 'could not show the final message'))
+          .finally(() => finishing.delete(told));
+        finishing.add(told);
+      }
       await files.removeJobFiles(job).catch((err: unknown) => log.warn({ jobId: job.id, err }, 'could not delete the job files'));
       emit({ type: 'finished', job });
     }
@@ -304,21 +315,26 @@ export function createJobRunner(deps: JobServiceDeps) {
     },
 
     /** Stops timers and lets work under way finish (up to `graceMs`); jobs stay in the store. */
-    async stop(graceMs: number): Promise<void> {
-      stopped = true;
-      scheduler.stop();
-      leaseTimer?.();
-      const done = Promise.all([scheduler.idle(), ...steps.underWay(), ...[...live.values()].map((l) => l.progress.sending)]);
-      let cancelTimer: () => void = () => {};
-      const grace = new Promise<void>((r) => {
-        cancelTimer = clock.setTimer(r, graceMs);
-      });
-      await Promise.race([done, grace]);
-      cancelTimer();
-      machine.stop();
-      await ownership.release();
+    stop(graceMs: number): Promise<void> {
+      stopping ??= stopOnce(graceMs);
+      return stopping;
     },
   };
+
+  async function stopOnce(graceMs: number): Promise<void> {
+    stopped = true;
+    scheduler.stop();
+    leaseTimer?.();
+    const done = Promise.all([scheduler.idle(), ...steps.underWay(), ...[...live.values()].map((l) => l.progress.sending), ...finishing]);
+    let cancelTimer: () => void = () => {};
+    const grace = new Promise<void>((r) => {
+      cancelTimer = clock.setTimer(r, graceMs);
+    });
+    await Promise.race([done, grace]);
+    cancelTimer();
+    machine.stop();
+    await ownership.release();
+  }
 }
 
 export type JobRunner = ReturnType<typeof createJobRunner>;
