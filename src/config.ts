@@ -108,6 +108,10 @@ export const configSchema = z
 
     /** Longest wait for one Discord or Slack API call (uploads included) before it counts as failed. */
     PLATFORM_TIMEOUT_MS: int(30_000, 100, 600_000),
+    /** Longest wait for a platform to connect (Discord's READY, Slack's start) before the attempt is retried. */
+    PLATFORM_CONNECT_TIMEOUT_S: int(60, 1, 3600),
+    /** On SIGTERM/SIGINT: how long submits and uploads under way may take to finish before the process exits. */
+    SHUTDOWN_GRACE_S: int(20, 0, 3600),
 
     LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
     HEALTH_PORT: int(8080, 0, 65535),

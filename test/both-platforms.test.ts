@@ -25,7 +25,7 @@ afterAll(async () => {
 describe('both platforms in one process', () => {
   it('serves Discord and Slack from one core and one store', async () => {
     const running = w.output().split('\n').find((l) => l.includes('seedance-bot is running'))!;
-    expect(JSON.parse(running).platforms).toEqual(['discord', 'slack']);
+    expect(JSON.parse(running).platforms).toEqual({ discord: 'connected', slack: 'connected' });
     const port = /"port":(\d+)[^\n]*connected to Slack/.exec(w.output())![1];
     const send = createSlackSender({ url: `http://127.0.0.1:${port}`, signingSecret: 'both-secret', teamId: slack.teamId, responseUrlBase: slack.url });
 

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_AIMLAPI_KEY } from '../emulator/provider-emulator.js';
-import { ART_CHANNEL, IDS, INTEGER, STRING, botMessages, createWorld, creates, videoFor } from './bot-world.js';
+import { ART_CHANNEL, IDS, INTEGER, MANAGE_MESSAGES, STRING, botMessages, createWorld, creates, videoFor } from './bot-world.js';
 import type { World } from './bot-world.js';
 
 let w: World;
@@ -89,6 +89,23 @@ describe('Discord when things change under a job', () => {
 describe('/video-admin', () => {
   const admin = (sub: string, options: unknown[] = []) =>
     w.discord.slashCommand({ name: 'video-admin', options: [{ name: sub, type: 1, options }], permissions: String(1 << 5) });
+
+  it('is refused by the bot itself to a member without Manage Server, even when the server shows them the command', async () => {
+    const as = (permissions: string, sub: string, options: unknown[] = []) =>
+      w.discord.slashCommand({ name: 'video-admin', options: [{ name: sub, type: 1, options }], permissions, userId: IDS.bob });
+    // Manage Messages (a moderator) is not enough to change settings.
+    for (const perms of ['0', MANAGE_MESSAGES]) {
+      const r = as(perms, 'daily-limit', [{ name: 'limit', type: INTEGER, value: 1 }]);
+      const answer = await w.discord.waitFor(() => w.discord.interactionResponses.get(r.id));
+      expect(content(answer)).toContain('needs the **Manage Server** permission');
+      expect((answer.data as { flags: number }).flags & 64).toBe(64);
+    }
+    const show = admin('show');
+    expect(content(await w.discord.waitFor(() => w.discord.interactionResponses.get(show.id)))).toContain('**Daily limit per member:** none');
+    // Administrator implies Manage Server.
+    const adminPerm = as(String(1 << 3), 'show');
+    expect(content(await w.discord.waitFor(() => w.discord.interactionResponses.get(adminPerm.id)))).toContain('Video settings for this server');
+  });
 
   it('restricts channels and enforces a daily limit before anything is submitted', async () => {
     const a = admin('channel-add', [{ name: 'channel', type: 7, value: IDS.general }]);

@@ -4,7 +4,8 @@ import { imageFromAttachment, firstImage } from '../../src/surfaces/discord/disc
 import { bar, progressText, renderMessage } from '../../src/surfaces/discord/discord-format.js';
 import { buttonId, channelRef, dmRef, messageRef, parseButtonId, parseRef } from '../../src/surfaces/discord/discord-refs.js';
 import { discordIntents } from '../../src/surfaces/discord/discord-bot.js';
-import { GatewayIntentBits } from 'discord.js';
+import { GatewayIntentBits, PermissionsBitField } from 'discord.js';
+import { isModerator } from '../../src/surfaces/discord/discord-interactions.js';
 import { sampleMessages } from '../surfaces/chat-surface-contract.js';
 
 const hosts = ['cdn.discordapp.com', 'media.discordapp.net'];
@@ -74,5 +75,17 @@ describe('Discord intents', () => {
     expect(discordIntents(false)).not.toContain(GatewayIntentBits.MessageContent);
     expect(discordIntents(true)).toContain(GatewayIntentBits.MessageContent);
     expect(discordIntents(false)).toEqual(expect.arrayContaining([GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages]));
+  });
+});
+
+describe('moderation scope', () => {
+  const manage = new PermissionsBitField(PermissionsBitField.Flags.ManageMessages);
+  const job = { meta: { guildId: 'g1' } };
+  it('Manage Messages moderates a job only in its own server, never from a DM or another server', () => {
+    expect(isModerator({ guildId: 'g1', memberPermissions: manage }, job)).toBe(true);
+    expect(isModerator({ guildId: 'g2', memberPermissions: manage }, job)).toBe(false);
+    expect(isModerator({ guildId: null, memberPermissions: null }, job)).toBe(false);
+    expect(isModerator({ guildId: 'g1', memberPermissions: new PermissionsBitField(0n) }, job)).toBe(false);
+    expect(isModerator({ guildId: 'g1', memberPermissions: manage }, { meta: {} })).toBe(false);
   });
 });

@@ -1,6 +1,10 @@
-/** /video-admin: per-server settings (Manage Server permission, set on the command). */
+/**
+ * /video-admin: per-server settings. The command's default_member_permissions
+ * hides it from most members, but a server can override that, so the bot checks
+ * Manage Server itself on the interaction's member permissions.
+ */
 import type { ChatInputCommandInteraction } from 'discord.js';
-import { MessageFlags } from 'discord.js';
+import { MessageFlags, PermissionFlagsBits } from 'discord.js';
 import type { Catalogue } from '../../core/catalogue.js';
 import type { GuildSettings, GuildSettingsStore } from './guild-settings.js';
 
@@ -17,6 +21,10 @@ function describe(s: GuildSettings): string {
 export async function handleAdmin(i: ChatInputCommandInteraction, store: GuildSettingsStore, catalogue: Catalogue): Promise<void> {
   if (!i.guildId) {
     await i.reply({ content: 'Settings apply to a server; use this command there.', flags: MessageFlags.Ephemeral });
+    return;
+  }
+  if (!i.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
+    await i.reply({ content: "⚠️ Changing the bot's settings needs the **Manage Server** permission in this server.", flags: MessageFlags.Ephemeral });
     return;
   }
   const current = await store.get(i.guildId);

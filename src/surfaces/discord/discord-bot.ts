@@ -1,14 +1,23 @@
 /**
  * Wires discord.js to the core: the client (intents, partials, REST base), the
- * surface (which the core uses to post and edit), and the event handlers.
+ * surface (which the core uses to post and edit), the event handlers, and the
+ * connection (login and READY, retried on its own by platform-connection.ts).
+ *
+ * The core posts and edits through a REST client of its own, with the bot token
+ * set from the start: it works before the gateway is up (resumed jobs), while a
+ * login is retried, and while the gateway is shut down (uploads finishing during
+ * the shutdown grace). discord.js clears its own client's token on destroy.
  */
-import { Client, Events, GatewayIntentBits, Partials } from 'discord.js';
+// REST from discord.js (its CommonJS copy), so its errors are the DiscordAPIError the surface checks for.
+import { Client, Events, GatewayIntentBits, Partials, REST } from 'discord.js';
 import type Keyv from 'keyv';
 import type { Config } from '../../config.js';
 import type { Catalogue } from '../../core/catalogue.js';
 import type { JobService } from '../../core/job-service.js';
 import type { Logger } from '../../core/logger.js';
 import type { ChatSurface } from '../../core/ports.js';
+import type { PlatformConnection } from '../../platform-connection.js';
+import { within } from '../../platform-connection.js';
 import { createInteractionHandler } from './discord-interactions.js';
 import { createMessageHandler } from './discord-messages.js';
 import { createDiscordSurface } from './discord-surface.js';
@@ -28,19 +37,20 @@ export interface DiscordBot {
   client: Client;
   /** Built once the store is open; the core posts and edits through it. */
   surface(kv: Keyv): ChatSurface;
-  start(deps: { service: JobService; catalogue: Catalogue; kv: Keyv }): Promise<void>;
-  stop(): Promise<void>;
+  /** Registers the event handlers (once). `accepting` turns new requests away while shutting down. */
+  wire(deps: { service: JobService; catalogue: Catalogue; kv: Keyv; accepting: () => boolean }): void;
+  connection: PlatformConnection;
 }
 
 export function createDiscordBot(config: Config, logger: Logger): DiscordBot {
   const log = logger.child({ platform: 'discord' });
+  const token = config.DISCORD_TOKEN!;
   const client = new Client({
     intents: discordIntents(config.DISCORD_MESSAGE_CONTENT),
     partials: [Partials.Channel, Partials.Message],
     rest: { api: config.DISCORD_API_URL, timeout: config.PLATFORM_TIMEOUT_MS },
   });
-  // The core may edit progress messages of resumed jobs before the gateway is up.
-  client.rest.setToken(config.DISCORD_TOKEN!);
+  const rest = new REST({ api: config.DISCORD_API_URL, timeout: config.PLATFORM_TIMEOUT_MS }).setToken(token);
   client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
   client.on(Events.ShardError, (err) => log.warn({ err }, 'discord gateway error'));
   client.on(Events.Warn, (msg) => log.warn({ msg }, 'discord warning'));
@@ -49,33 +59,49 @@ export function createDiscordBot(config: Config, logger: Logger): DiscordBot {
     client,
     surface: (kv) =>
       createDiscordSurface({
-        rest: client.rest,
+        rest,
         kv,
         progressIntervalMs: config.DISCORD_PROGRESS_INTERVAL_MS,
         allowDms: config.DISCORD_ALLOW_DMS,
         guildTier: (id) => client.guilds.cache.get(id)?.premiumTier,
       }),
-    async start({ service, catalogue, kv }) {
+    wire({ service, catalogue, kv, accepting }) {
       const shared = {
         service,
         settings: createGuildSettings(kv),
-        rest: client.rest,
+        rest,
         logger: log,
         threadPerVideo: config.DISCORD_THREAD_PER_VIDEO,
         catalogue,
         cdnHosts: config.DISCORD_CDN_HOSTS,
+        accepting,
       };
       const onInteraction = createInteractionHandler(shared);
       const onMessage = createMessageHandler({ ...shared, kv, botUserId: () => client.user?.id, allowDms: config.DISCORD_ALLOW_DMS });
       client.on(Events.InteractionCreate, (i) => void onInteraction(i));
       client.on(Events.MessageCreate, (m) => void onMessage(m));
-      const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-      await client.login(config.DISCORD_TOKEN);
-      await ready;
-      log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'connected to Discord');
     },
-    async stop() {
-      await client.destroy();
+    connection: {
+      name: 'Discord',
+      async connect() {
+        const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+        try {
+          // login() resolves once the gateway session is up; READY (with the guilds) may still never come.
+          await within(
+            client.login(token).then(() => ready),
+            config.PLATFORM_CONNECT_TIMEOUT_S * 1000,
+            'Discord did not become ready',
+          );
+        } catch (err) {
+          await client.destroy().catch(() => undefined);
+          throw err;
+        }
+        log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'connected to Discord');
+      },
+      connected: () => client.isReady(),
+      async stop() {
+        await client.destroy();
+      },
     },
   };
 }

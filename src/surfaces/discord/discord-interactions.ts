@@ -22,7 +22,7 @@ import { errorText } from './discord-format.js';
 import { attachmentFacts, firstImage, imageFromAttachment } from './discord-input.js';
 import { parseButtonId } from './discord-refs.js';
 import type { StartContext, StartDeps } from './discord-start-job.js';
-import { startJob } from './discord-start-job.js';
+import { RESTARTING, startJob } from './discord-start-job.js';
 
 export interface InteractionDeps extends StartDeps {
   catalogue: Catalogue;
@@ -34,7 +34,13 @@ type Repliable = ChatInputCommandInteraction | ModalSubmitInteraction | ButtonIn
 
 const ANIMATE_TTL_MS = 15 * 60_000;
 
-function isModerator(i: Interaction): boolean {
+/**
+ * A moderator of this job: Manage Messages in the job's own server, read from the
+ * interaction's member permissions (the bot checks; a server can override what the
+ * Discord client shows). Nobody moderates a job from another server or a DM.
+ */
+export function isModerator(i: Pick<Interaction, 'guildId' | 'memberPermissions'>, job: Pick<JobRecord, 'meta'>): boolean {
+  if (!i.guildId || !job.meta.guildId || job.meta.guildId !== i.guildId) return false;
   return Boolean(i.memberPermissions?.has(PermissionFlagsBits.ManageMessages));
 }
 
@@ -162,16 +168,17 @@ export function createInteractionHandler(d: InteractionDeps) {
     if (!parsed) return;
     const job = await jobFor(parsed.jobId);
     const mine = job.requester.id === i.user.id;
+    const moderator = isModerator(i, job);
     switch (parsed.action) {
       case 'cancel':
-        if (!mine && !isModerator(i)) throw new UserFacingError('forbidden', 'Only the person who asked for this video (or a moderator) can cancel it.');
+        if (!mine && !moderator) throw new UserFacingError('forbidden', 'Only the person who asked for this video, or someone with Manage Messages in this server, can cancel it.');
         // Answer inside Discord's 3 s first: cancelling edits the progress message over REST.
         await i.deferReply({ flags: MessageFlags.Ephemeral });
-        await d.service.cancel(job.id, { id: i.user.id, force: isModerator(i) });
+        await d.service.cancel(job.id, { id: i.user.id, force: moderator });
         await i.editReply({ content: 'Stopped. The provider may still finish the job and charge for it.' });
         return;
       case 'delete':
-        if (!mine && !isModerator(i)) throw new UserFacingError('forbidden', 'Only the person who asked for this video, or someone with Manage Messages, can delete it.');
+        if (!mine && !moderator) throw new UserFacingError('forbidden', 'Only the person who asked for this video, or someone with Manage Messages in this server, can delete it.');
         await i.deferReply({ flags: MessageFlags.Ephemeral });
         await d.rest.delete(Routes.channelMessage(i.channelId, i.message.id));
         await i.editReply({ content: 'Deleted.' });
@@ -187,6 +194,14 @@ export function createInteractionHandler(d: InteractionDeps) {
 
   return async function handle(i: Interaction): Promise<void> {
     try {
+      if (i.isAutocomplete()) return;
+      if (d.accepting && !d.accepting()) {
+        if (i.isRepliable()) await i.reply({ content: RESTARTING, flags: MessageFlags.Ephemeral });
+        return;
+      }
+      // Recorded before anything can start: a second copy of this interaction (an overlapping
+      // gateway session) is ignored; the first copy answers it.
+      if (!(await d.service.firstDelivery(`discord:interaction:${i.id}`))) return;
       if (i.isChatInputCommand()) {
         if (i.commandName === VIDEO_COMMAND) await onVideo(i);
         else if (i.commandName === ADMIN_COMMAND) await handleAdmin(i, d.settings, d.catalogue);

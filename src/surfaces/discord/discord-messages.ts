@@ -1,9 +1,16 @@
 /**
- * Messages: mention the bot (or DM it) with an image and a prompt, or reply to
- * one of its videos. Inline flags such as `--ratio 9:16 --seed 42 --pro --fixed`
- * are understood. Mentions and DMs carry their content without the privileged
- * Message Content intent; replies do too while they ping the bot (the default).
+ * Messages. A message starts a paid job only when someone clearly asked:
+ * - its text mentions the bot (`@Seedance a fox in snow`, or as a reply to one of
+ *   its videos, `@Seedance make it night`, which continues from that video);
+ * - it carries an image and addresses the bot: a mention, or the reply ping on a
+ *   reply to one of the bot's messages;
+ * - in a DM, a message (not a reply) with a prompt or an image.
+ * A reply that only pings (a casual "nice!" under a video) does nothing; so do
+ * forwards and empty messages. Inline flags such as `--ratio 9:16 --seed 42 --pro
+ * --fixed` are understood. Mentions and DMs carry their content without the
+ * privileged Message Content intent; replies do too while they ping the bot.
  */
+import { MessageReferenceType } from 'discord.js';
 import type { Message } from 'discord.js';
 import type { Catalogue } from '../../core/catalogue.js';
 import { UserFacingError, userMessageFor } from '../../core/errors.js';
@@ -14,7 +21,7 @@ import { parseInlineFlags } from '../common/inline-flags.js';
 import { errorText } from './discord-format.js';
 import { attachmentFacts, firstImage, imageFromAttachment } from './discord-input.js';
 import type { StartDeps } from './discord-start-job.js';
-import { startJob } from './discord-start-job.js';
+import { RESTARTING, startJob } from './discord-start-job.js';
 import { jobOfMessage } from './discord-surface.js';
 import type Keyv from 'keyv';
 
@@ -53,17 +60,36 @@ export function createMessageHandler(d: MessageDeps) {
     return { prompt: parsed.prompt, ...parsed.options, ...(image ? { image } : {}) };
   }
 
+  /** Whether this message asks the bot for a video (see the rules at the top). */
+  function addressed(m: Message, botId: string): boolean {
+    // A forward copies someone's message (and its images) without asking anything.
+    if (m.reference?.type === MessageReferenceType.Forward || m.messageSnapshots?.size) return false;
+    const explicit = new RegExp(`<@!?${botId}>`).test(m.content);
+    if (explicit) return true;
+    const hasImage = Boolean(firstImage([...m.attachments.values()].map(attachmentFacts)));
+    const reply = Boolean(m.reference?.messageId);
+    // On a reply, mentions.users holds the replied-to author only when the reply pings.
+    if (hasImage && m.mentions.users.has(botId)) return true;
+    if (!m.guildId && !reply) return hasImage || m.content.trim().length > 0;
+    return false;
+  }
+
   return async function handle(m: Message): Promise<void> {
     if (m.author.bot || m.webhookId || m.system) return;
     const botId = d.botUserId();
     if (!botId) return;
-    const dm = !m.guildId;
-    if (dm && !d.allowDms) return;
-    const mentioned = m.mentions.users.has(botId);
-    const previous = await repliedJob(m).catch(() => undefined);
-    if (!mentioned && !dm && !previous) return;
+    if (!m.guildId && !d.allowDms) return;
+    if (!addressed(m, botId)) return;
+    if (d.accepting && !d.accepting()) {
+      await m.reply({ content: RESTARTING, allowedMentions: { repliedUser: false } }).catch(() => undefined);
+      return;
+    }
     const text = m.content.replace(new RegExp(`<@!?${botId}>`, 'g'), ' ').trim();
     try {
+      // Recorded before anything can start: a replayed copy of this message (a resumed or
+      // overlapping gateway session) is ignored.
+      if (!(await d.service.firstDelivery(`discord:message:${m.id}`))) return;
+      const previous = await repliedJob(m).catch(() => undefined);
       const input = await build(m, text, previous);
       if (!input) {
         await m.reply({ content: USAGE, allowedMentions: { repliedUser: false } });

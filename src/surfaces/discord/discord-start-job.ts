@@ -35,7 +35,11 @@ export interface StartDeps {
   rest: REST;
   logger: Logger;
   threadPerVideo: boolean;
+  /** False while the bot shuts down: new requests are turned away (nothing is started). */
+  accepting?: () => boolean;
 }
+
+export const RESTARTING = '⏳ The bot is restarting. Nothing was started; try again in a few seconds.';
 
 export async function startJob(d: StartDeps, c: StartContext): Promise<string | undefined> {
   let settings;

@@ -20,17 +20,37 @@ import type { ChatSurface } from '../../core/ports.js';
 import { inputFromRequest } from '../../core/request.js';
 import { parseInlineFlags } from '../common/inline-flags.js';
 import type { SlackFile } from './slack-files.js';
-import { isImageFile } from './slack-files.js';
+import { isImageFile, lookUpSlackFile } from './slack-files.js';
 import type { ModalMetadata, ViewState } from './slack-modal.js';
 import { MODAL_BLOCKS, fieldFor, readModal, videoModal } from './slack-modal.js';
 import { ACTIONS, CALLBACKS, parseSlackRef } from './slack-refs.js';
 import type { SlackStart } from './slack-start-job.js';
 import { declaredInput, startSlackJob, tellPrivately } from './slack-start-job.js';
 import { createSlackSurface, jobFileKey, threadJobKey } from './slack-surface.js';
+import type { PlatformConnection } from '../../platform-connection.js';
+import { within } from '../../platform-connection.js';
+import { RESTARTING } from '../discord/discord-start-job.js';
 
 export const SLACK_USAGE =
   'Make a video: `/video a fox running through snow --ratio 9:16 --pro --seed 42 --fixed`, mention me with a prompt (attach an image to animate it), ' +
   'or use the *Make a video* shortcut. Other options: `--lite`, `--res 1080p`, `--duration 10`.';
+
+/**
+ * The id a delivery of this payload carries, for the payloads that can start a job:
+ * an event's event_id, or an interaction's trigger_id (a slash command, shortcut,
+ * button or modal submission; a re-sent copy carries the same one).
+ */
+export function deliveryKey(body: Record<string, unknown>): string | undefined {
+  if (body.type === 'event_callback') {
+    const e = body.event as { type?: string; subtype?: string; bot_id?: string; thread_ts?: string; channel_type?: string } | undefined;
+    if (!e || typeof body.event_id !== 'string') return undefined;
+    const candidate = e.type === 'app_mention' || (e.type === 'message' && !e.bot_id && (!e.subtype || e.subtype === 'file_share') && (e.thread_ts || e.channel_type === 'im'));
+    return candidate ? `slack:event:${body.event_id}` : undefined;
+  }
+  if (typeof body.trigger_id === 'string') return `slack:${typeof body.command === 'string' ? 'command' : 'interaction'}:${body.trigger_id}`;
+  if (typeof body.response_url === 'string') return `slack:response:${body.response_url}`;
+  return undefined;
+}
 
 function boltLogger(log: Logger): BoltLogger {
   let level = LogLevel.INFO;
@@ -48,8 +68,16 @@ function boltLogger(log: Logger): BoltLogger {
 
 export interface SlackBot {
   surface(kv: Keyv): ChatSurface;
-  start(deps: { service: JobService; catalogue: Catalogue; kv: Keyv; dispatcher: Dispatcher; imageDownloads: <T>(fn: () => Promise<T>) => Promise<T> }): Promise<void>;
-  stop(): Promise<void>;
+  /** Registers the listeners (once). `accepting` turns new requests away while shutting down. */
+  wire(deps: {
+    service: JobService;
+    catalogue: Catalogue;
+    kv: Keyv;
+    dispatcher: Dispatcher;
+    imageDownloads: <T>(fn: () => Promise<T>) => Promise<T>;
+    accepting: () => boolean;
+  }): void;
+  connection: PlatformConnection;
 }
 
 export function createSlackBot(config: Config, logger: Logger): SlackBot {
@@ -69,10 +97,13 @@ export function createSlackBot(config: Config, logger: Logger): SlackBot {
   });
   let team = '';
   let botUserId = '';
+  let started = false;
+  let watching = false;
+  let socketUp = false;
 
   return {
     surface: (kv) => createSlackSurface({ client: app.client, kv, progressIntervalMs: config.SLACK_PROGRESS_INTERVAL_MS }),
-    async start({ service, catalogue, kv, dispatcher, imageDownloads }) {
+    wire({ service, catalogue, kv, dispatcher, imageDownloads, accepting }) {
       const d = { service, client: app.client, token, fileHosts: config.SLACK_FILE_HOSTS, dispatcher, logger: log, team: () => team, imageDownloads };
       const start = (s: SlackStart) => startSlackJob(d, s);
       const aliasOf = (job: JobRecord) => catalogue.byId(job.request.modelId)?.alias ?? 'lite';
@@ -106,6 +137,39 @@ export function createSlackBot(config: Config, logger: Logger): SlackBot {
         log.error({ err }, 'slack listener failed');
       });
 
+      // Slack re-sends an event or request whose ack was slow (x-slack-retry-num), and a
+      // duplicated delivery carries the same id: each is recorded before any listener can
+      // start a job, and a second copy is acknowledged and ignored.
+      app.use(async (args) => {
+        const { body, next, ack } = args;
+        const respond = (args as { respond?: (m: { response_type: 'ephemeral'; text: string }) => Promise<unknown> }).respond;
+        if (!accepting()) {
+          // Shutting down: nothing new is started (an event was already acknowledged by Bolt).
+          if (ack) await ack();
+          await respond?.({ response_type: 'ephemeral', text: `:hourglass: ${RESTARTING}` }).catch(() => undefined);
+          return;
+        }
+        const key = deliveryKey(body as Record<string, unknown>);
+        if (!key) return next();
+        let first: boolean;
+        try {
+          first = await service.firstDelivery(key);
+        } catch (err) {
+          // Nothing is started; the person is told (Bolt has already acknowledged an event).
+          const text = `:warning: ${userMessageFor(err)}`;
+          if (ack) await ack();
+          if (respond) await respond({ response_type: 'ephemeral', text }).catch(() => undefined);
+          else {
+            const e = (body as { event?: { user?: string; channel?: string; thread_ts?: string; ts?: string } }).event;
+            if (e?.user && e.channel) await tellPrivately(app.client, { channel: e.channel, user: e.user, text, ...(e.thread_ts ?? e.ts ? { thread: (e.thread_ts ?? e.ts)! } : {}) }).catch(() => undefined);
+          }
+          return;
+        }
+        if (first) return next();
+        log.info({ event: key }, 'ignored a repeated Slack delivery');
+        await ack?.();
+      });
+
       app.shortcut(CALLBACKS.globalShortcut, async ({ ack, shortcut, client }) => {
         await ack();
         await client.views.open({ trigger_id: shortcut.trigger_id, view: videoModal(catalogue, { withImage: true, withConversation: true, metadata: { kind: 'global' } }) as webApi.View });
@@ -116,12 +180,17 @@ export function createSlackBot(config: Config, logger: Logger): SlackBot {
         if (shortcut.type !== 'message_action') return;
         const message = shortcut.message as { ts: string; thread_ts?: string; text?: string; files?: SlackFile[] };
         const file = message.files?.find(isImageFile);
-        if (!file) {
-          await tellPrivately(client, { channel: shortcut.channel.id, user: shortcut.user.id, text: ':warning: That message has no image to animate.', ...(message.thread_ts ? { thread: message.thread_ts } : {}) });
-          return;
+        const tell = (text: string) => tellPrivately(client, { channel: shortcut.channel.id, user: shortcut.user.id, text, ...(message.thread_ts ? { thread: message.thread_ts } : {}) });
+        if (!file?.id) return tell(':warning: That message has no image to animate.');
+        // Ids only (Slack's limit is 3,000 characters; a file object can be longer): the file is looked up on submit.
+        const metadata: ModalMetadata = { kind: 'animate', channel: shortcut.channel.id, thread: message.thread_ts ?? message.ts, fileId: file.id };
+        try {
+          await client.views.open({ trigger_id: shortcut.trigger_id, view: videoModal(catalogue, { prompt: message.text, withImage: false, withConversation: false, metadata, title: 'Animate this image' }) as webApi.View });
+        } catch (err) {
+          const code = (err as { data?: { error?: string } }).data?.error ?? (err as Error).message;
+          log.warn({ err, code }, 'could not open the modal');
+          await tell(`:warning: I couldn't open the form (Slack said \`${code}\`). Please try again.`);
         }
-        const metadata: ModalMetadata = { kind: 'animate', channel: shortcut.channel.id, thread: message.thread_ts ?? message.ts, file };
-        await client.views.open({ trigger_id: shortcut.trigger_id, view: videoModal(catalogue, { prompt: message.text, withImage: false, withConversation: false, metadata, title: 'Animate this image' }) as webApi.View });
       });
 
       app.view(CALLBACKS.modal, async ({ ack, view, body }) => {
@@ -130,7 +199,8 @@ export function createSlackBot(config: Config, logger: Logger): SlackBot {
         const user = body.user.id;
         let s: SlackStart;
         try {
-          if (meta.kind === 'animate') s = { input: form.input, imageFile: meta.file, userId: user, channel: meta.channel, thread: meta.thread, refuse: async () => undefined };
+          // A modal opened before the metadata held ids only still carries the whole file.
+          if (meta.kind === 'animate') s = { input: form.input, imageFile: (meta as { file?: SlackFile }).file ?? (await lookUpSlackFile(app.client, meta.fileId, 'image')), userId: user, channel: meta.channel, thread: meta.thread, refuse: async () => undefined };
           else if (meta.kind === 'again') s = { ...rerun(await jobFor(meta.jobId), form.input.prompt), userId: user, ...threadOf(await jobFor(meta.jobId)), refuse: async () => undefined };
           else s = { input: form.input, ...(form.imageFile ? { imageFile: form.imageFile } : {}), userId: user, channel: form.conversation ?? user, refuse: async () => undefined };
           service.validate(declaredInput(s));
@@ -236,15 +306,48 @@ export function createSlackBot(config: Config, logger: Logger): SlackBot {
         }
       });
 
-      const auth = await app.client.auth.test();
-      team = auth.team_id ?? 'T';
-      botUserId = auth.user_id ?? '';
-      const server = (socketMode ? await app.start() : await app.start(config.PORT)) as Server | undefined;
-      const port = server && typeof server.address === 'function' ? (server.address() as AddressInfo | null)?.port : undefined;
-      log.info({ team, mode: socketMode ? 'socket' : 'http', ...(port ? { port } : {}) }, 'connected to Slack');
     },
-    async stop() {
-      await app.stop().catch(() => undefined);
+    connection: {
+      name: 'Slack',
+      async connect() {
+        try {
+          await within(
+            (async () => {
+              const auth = await app.client.auth.test();
+              team = auth.team_id ?? 'T';
+              botUserId = auth.user_id ?? '';
+              const server = (socketMode ? await app.start() : await app.start(config.PORT)) as Server | undefined;
+              started = true;
+              socketUp = true;
+              watchSocket();
+              const port = server && typeof server.address === 'function' ? (server.address() as AddressInfo | null)?.port : undefined;
+              log.info({ team, mode: socketMode ? 'socket' : 'http', ...(port ? { port } : {}) }, 'connected to Slack');
+            })(),
+            config.PLATFORM_CONNECT_TIMEOUT_S * 1000,
+            'Slack did not connect',
+          );
+        } catch (err) {
+          await app.stop().catch(() => undefined);
+          throw err;
+        }
+      },
+      connected: () => started && socketUp,
+      async stop() {
+        started = false;
+        await app.stop().catch(() => undefined);
+      },
     },
   };
+
+  /** In Socket Mode, follows the socket's state (the client reconnects by itself). */
+  function watchSocket() {
+    if (!socketMode || watching) return;
+    const receiver = (app as unknown as { receiver?: { client?: { on?(e: string, f: () => void): void } } }).receiver;
+    const events = receiver?.client;
+    if (!events?.on) return;
+    watching = true;
+    events.on('connected', () => (socketUp = true));
+    events.on('reconnecting', () => (socketUp = false));
+    events.on('disconnected', () => (socketUp = false));
+  }
 }

@@ -3,6 +3,7 @@
  * token never goes anywhere else), and an HTML sign-in page answered with 200 —
  * what Slack sends when the app lacks files:read — is caught, not forwarded.
  */
+import type { webApi } from '@slack/bolt';
 import type { Dispatcher } from 'undici';
 import { UserFacingError } from '../../core/errors.js';
 import { IMAGE_LIMITS, checkImageFacts, probeImage } from '../../core/image-probe.js';
@@ -19,6 +20,37 @@ export interface SlackFile {
   url_private_download?: string;
   original_w?: number;
   original_h?: number;
+}
+
+/** Only the fields we use, whatever else Slack sends (thumbnails, shares…): what is kept stays small. */
+export function slackFileFields(f: Record<string, unknown>): SlackFile {
+  const text = (k: string) => (typeof f[k] === 'string' ? { [k]: f[k] as string } : {});
+  // web-api types original_w/h as strings; Slack sends numbers.
+  const num = (k: string) => (f[k] !== undefined && f[k] !== null && f[k] !== '' && Number.isFinite(Number(f[k])) ? { [k]: Number(f[k]) } : {});
+  return { ...text('id'), ...text('name'), ...text('mimetype'), ...num('size'), ...text('url_private'), ...text('url_private_download'), ...num('original_w'), ...num('original_h') };
+}
+
+/**
+ * A file by id, from files.info with the bot token. Bounded by `timeoutMs` (below the client's own
+ * timeout) because a caller may still have to answer Slack within 3 s.
+ */
+export async function lookUpSlackFile(client: webApi.WebClient, id: string, what: string, timeoutMs = 2000): Promise<SlackFile> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const res = await Promise.race([client.files.info({ file: id }), late]);
+    if (!res.file) throw new Error('no file in the answer');
+    return slackFileFields(res.file as Record<string, unknown>);
+  } catch (err) {
+    const code = (err as { data?: { error?: string } }).data?.error;
+    if (code === 'file_not_found' || code === 'file_deleted') throw new UserFacingError('image_gone', `the ${what} is no longer on Slack (it was deleted, or you can't see it any more)`);
+    if (code === 'missing_scope') throw new UserFacingError('files_read_missing', `couldn't read the ${what}: this app is missing the files:read permission. Ask an admin to reinstall it from its manifest.`);
+    throw new UserFacingError('image_unreadable', `couldn't look up the ${what} on Slack (${code ?? (err as Error).message}); please try again`, [], { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function isImageFile(f: SlackFile): boolean {

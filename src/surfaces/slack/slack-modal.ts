@@ -11,7 +11,8 @@ import { CALLBACKS } from './slack-refs.js';
 
 export type ModalMetadata =
   | { kind: 'global' }
-  | { kind: 'animate'; channel: string; thread: string; file: SlackFile }
+  // Ids only: Slack refuses private_metadata over 3,000 characters, and a file object can be longer (the file is looked up on submit).
+  | { kind: 'animate'; channel: string; thread: string; fileId: string }
   | { kind: 'again'; jobId: string };
 
 const plain = (text: string) => ({ type: 'plain_text', text, emoji: true });

@@ -1,5 +1,6 @@
 // Real discord.js 14 against the stand-in: login, channel messages, edits, replies, DMs, threads, commands, faults.
-import { ChannelType, DiscordAPIError, GatewayIntentBits, HTTPError, Routes, type TextChannel } from 'discord.js';
+import { ChannelType, DiscordAPIError, GatewayIntentBits, HTTPError, MessageFlags, MessageReferenceType, MessageType, Routes, type TextChannel } from 'discord.js';
+import type { ChatInputCommandInteraction, Message } from 'discord.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rejectionOf } from '../../helpers/rejection.js';
 import { STANDIN_IDS } from './discord-standin.js';
@@ -158,6 +159,78 @@ describe('discord stand-in with a logged-in discord.js client', () => {
     expect(h.standin.calls.at(-1)).toMatchObject({ method: 'GET', path: '/nope/route', status: 404 });
   });
 
+  it('forwards a message: empty content of its own, reference type FORWARD and a snapshot discord.js reads', async () => {
+    const source = h.standin.userMessage({ content: 'look at this', userId: STANDIN_IDS.bob, attachments: [{ filename: 'cat.png', contentType: 'image/png', size: 1234, width: 640, height: 480 }] });
+    const got = nextEvent(h.client, 'messageCreate', (m) => m.channel.type === ChannelType.DM && m.reference?.messageId === source.id);
+    const fwd = h.standin.userMessage({ forward: true, referenceId: source.id, guildId: null });
+    const [message] = await got;
+    expect(message.id).toBe(fwd.id);
+    expect(message.content).toBe('');
+    expect(message.attachments.size).toBe(0);
+    expect(message.type).toBe(MessageType.Default);
+    expect(message.flags.has(MessageFlags.HasSnapshot)).toBe(true);
+    expect(message.reference).toMatchObject({ type: MessageReferenceType.Forward, messageId: source.id, channelId: STANDIN_IDS.general, guildId: STANDIN_IDS.guild });
+    expect(message.mentions.users.size).toBe(0);
+    const snapshot = message.messageSnapshots.get(source.id);
+    expect(snapshot?.content).toBe('look at this');
+    expect(snapshot?.attachments.first()).toMatchObject({ name: 'cat.png', contentType: 'image/png', width: 640 });
+    expect(h.standin.messages.get(fwd.id)).toMatchObject({ type: 0, messageReference: { type: 1, message_id: source.id }, messageSnapshots: [{ content: 'look at this' }] });
+    // A reply is a DEFAULT reference that carries the replied-to message instead.
+    const replied = nextEvent(h.client, 'messageCreate', (m) => m.content === 'a reply');
+    h.standin.userMessage({ content: 'a reply', referenceId: source.id });
+    const [reply] = await replied;
+    expect(reply.reference?.type).toBe(MessageReferenceType.Default);
+    expect(reply.messageSnapshots.size).toBe(0);
+    expect(reply.type).toBe(MessageType.Reply);
+    expect(() => h.standin.userMessage({ forward: true, referenceId: source.id, content: 'with words' })).toThrow(/no content/);
+    expect(() => h.standin.userMessage({ forward: true })).toThrow(/referenceId/);
+  });
+
+  it('redelivers a MESSAGE_CREATE with the same id (discord.js itself drops a copy of a cached user message)', async () => {
+    const raw: string[] = [];
+    const onRaw = (packet: { t?: string; d?: { id?: string } }): void => {
+      if (packet.t === 'MESSAGE_CREATE' && packet.d?.id) raw.push(packet.d.id);
+    };
+    h.client.on('raw', onRaw);
+    const emitted: Message[] = [];
+    const onCreate = (m: Message): void => void emitted.push(m);
+    h.client.on('messageCreate', onCreate);
+    try {
+      const sent = h.standin.userMessage({ content: 'say it twice' });
+      await h.standin.waitFor(() => emitted.some((m) => m.id === sent.id), 2000);
+      h.standin.redeliverMessage(sent.id);
+      const sentinel = h.standin.userMessage({ content: 'after the copy' });
+      await h.standin.waitFor(() => emitted.some((m) => m.id === sentinel.id), 2000);
+      expect(raw.filter((id) => id === sent.id)).toHaveLength(2);
+      expect(emitted.filter((m) => m.id === sent.id)).toHaveLength(1);
+      expect(() => h.standin.redeliverMessage('1')).toThrow(/unknown message/);
+    } finally {
+      h.client.off('raw', onRaw);
+      h.client.off('messageCreate', onCreate);
+    }
+  });
+
+  it('redelivers an INTERACTION_CREATE with the same id and token; the second callback gets 40060', async () => {
+    const seen: ChatInputCommandInteraction[] = [];
+    const { id, token } = h.standin.slashCommand({ name: 'video', options: [{ name: 'prompt', type: 3, value: 'twice' }] });
+    const onInteraction = (i: unknown): void => void seen.push(i as ChatInputCommandInteraction);
+    h.client.on('interactionCreate', onInteraction);
+    try {
+      h.standin.redeliverInteraction(id);
+      await h.standin.waitFor(() => seen.length >= 1, 2000);
+      await seen[0]!.reply('first');
+      await h.standin.waitFor(() => seen.length === 2, 2000);
+      expect(seen.map((i) => [i.id, i.token])).toEqual([[id, token], [id, token]]);
+      expect(seen[1]!.options.getString('prompt')).toBe('twice');
+      const err = await rejectionOf(seen[1]!.reply('second'), DiscordAPIError);
+      expect([err.status, err.code]).toEqual([400, 40060]);
+      expect(h.standin.interactionResponses.get(id)).toMatchObject({ type: 4 });
+      expect(() => h.standin.redeliverInteraction('1')).toThrow(/unknown interaction/);
+    } finally {
+      h.client.off('interactionCreate', onInteraction);
+    }
+  });
+
   it('resumes after op 7 and replays missed events', async () => {
     const resumed = nextEvent(h.client, 'shardResume');
     const got = nextEvent(h.client, 'messageCreate', (m) => m.content === 'while away');
@@ -195,6 +268,40 @@ describe('discord stand-in login and intents', () => {
       await h.close();
     }
   });
+  it('puts the replied-to author in mentions only for a pinging reply; without Message Content only that one is readable', async () => {
+    const h = await startHarness({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages] });
+    try {
+      const general = h.client.channels.cache.get(STANDIN_IDS.general) as TextChannel;
+      const root = await general.send('a bot message');
+      const seen = new Map<string, Message>();
+      // discord.js caches a snapshot as the forwarded message itself (later forwards patch it), so read it on arrival.
+      const snapshots = new Map<string, string | undefined>();
+      h.client.on('messageCreate', (m) => {
+        if (m.author.id === h.standin.botUserId) return;
+        seen.set(m.id, m);
+        snapshots.set(m.id, m.messageSnapshots.first()?.content);
+      });
+      const pinging = h.standin.userMessage({ content: 'with ping', referenceId: root.id });
+      const quiet = h.standin.userMessage({ content: 'no ping', referenceId: root.id, replyPing: false, attachments: [{ filename: 'cat.png', contentType: 'image/png', size: 10 }] });
+      const fwd = h.standin.userMessage({ forward: true, referenceId: root.id });
+      const dmFwd = h.standin.userMessage({ forward: true, referenceId: root.id, guildId: null });
+      await h.standin.waitFor(() => seen.size === 4, 2000);
+      const p = seen.get(pinging.id)!;
+      expect(p.content).toBe('with ping');
+      expect([...p.mentions.users.keys()]).toEqual([h.standin.botUserId]);
+      const q = seen.get(quiet.id)!;
+      expect([q.content, q.attachments.size]).toEqual(['', 0]);
+      expect(q.mentions.users.size).toBe(0);
+      expect(q.mentions.repliedUser?.id).toBe(h.standin.botUserId);
+      expect(q.reference?.messageId).toBe(root.id);
+      // A forward's snapshot is content too: hidden in a guild, shown in a DM.
+      expect(snapshots.get(fwd.id)).toBe('');
+      expect(snapshots.get(dmFwd.id)).toBe('a bot message');
+    } finally {
+      await h.close();
+    }
+  });
+
   it('closes the gateway with 4014 when privileged intents are not enabled', async () => {
     const { startDiscordStandin } = await import('./discord-standin.js');
     const standin = await startDiscordStandin({ privilegedIntentsEnabled: false });

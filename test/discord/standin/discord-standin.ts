@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FaultStore } from './faults.js';
 import { Gateway } from './gateway.js';
+import { redeliverInteraction } from './interaction-base.js';
 import { clickButton, messageCommand, slashCommand, submitModal } from './interactions.js';
 import type { World } from './message-ops.js';
 import { interactionRoutes } from './rest-interactions.js';
@@ -22,7 +23,7 @@ import type {
   StandinOptions,
   UserMessageInput,
 } from './types.js';
-import { deleteChannel, deleteMessage, userMessage } from './user-events.js';
+import { deleteChannel, deleteMessage, redeliverMessage, userMessage } from './user-events.js';
 
 export type * from './types.js';
 /** Ids of the seeded users, guild, channels, application and bot. */
@@ -55,8 +56,15 @@ export interface DiscordStandin {
   clickButton(p: { messageId: string; customId: string; userId?: string; permissions?: string }): { id: string; token: string };
   /** Submits a modal the bot showed (type-9 response with that custom_id); mirrors its layout. */
   submitModal(p: { customId: string; fields: Record<string, string>; userId?: string; channelId?: string; guildId?: string | null; permissions?: string }): { id: string; token: string };
-  /** Dispatches MESSAGE_CREATE for a user's message and stores it. */
+  /**
+   * Dispatches MESSAGE_CREATE for a user's message and stores it: a reply with `referenceId` (pinging its author unless
+   * `replyPing: false`), or a forward of it with `forward: true`.
+   */
   userMessage(p: UserMessageInput): StandinMessage;
+  /** Dispatches MESSAGE_CREATE for a stored message again (same id), as an overlapping session or a replay does. */
+  redeliverMessage(id: string): void;
+  /** Dispatches an interaction's INTERACTION_CREATE again (same id and token); a second callback gets 400 40060. */
+  redeliverInteraction(id: string): void;
   /** Marks a message deleted (later calls → 404 10008) and dispatches MESSAGE_DELETE. */
   deleteMessage(id: string): void;
   /** Marks a channel deleted (later calls → 404 10003) and dispatches CHANNEL_DELETE/THREAD_DELETE. */
@@ -142,6 +150,8 @@ export async function startDiscordStandin(opts: StandinOptions = {}): Promise<Di
     clickButton: (p) => clickButton(world, p),
     submitModal: (p) => submitModal(world, p),
     userMessage: (p) => userMessage(world, p),
+    redeliverMessage: (id) => redeliverMessage(world, id),
+    redeliverInteraction: (id) => redeliverInteraction(world, id),
     deleteMessage: (id) => deleteMessage(world, id),
     deleteChannel: (id) => deleteChannel(world, id),
     addFault: (f) => faults.add(f),

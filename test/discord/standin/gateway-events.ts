@@ -10,7 +10,10 @@ function messageIntent(state: StandinState, m: MessageRecord): number {
   return m.guildId === undefined ? INTENT.directMessages : INTENT.guildMessages;
 }
 
-/** Without MESSAGE_CONTENT a bot sees no content/embeds/attachments/components unless DM, its own, or it is mentioned. */
+/**
+ * Without MESSAGE_CONTENT a bot sees no content/embeds/attachments/components (nor those of a forward's snapshot)
+ * unless DM, its own, or it is mentioned (a reply mentions the replied-to author only when it pings).
+ */
 function canSeeContent(state: StandinState, m: MessageRecord, intents: number): boolean {
   return (intents & INTENT.messageContent) !== 0 ||
     m.guildId === undefined ||
@@ -26,7 +29,15 @@ function messagePayload(state: StandinState, m: MessageRecord, intents: number):
     const guild = state.guilds.get(m.guildId);
     if (guild && !state.user(m.authorId).bot) d.member = apiMember(state, guild, m.authorId, { withUser: false });
   }
-  if (!canSeeContent(state, m, intents)) Object.assign(d, { content: '', embeds: [], attachments: [], components: [] });
+  if (!canSeeContent(state, m, intents)) {
+    Object.assign(d, { content: '', embeds: [], attachments: [], components: [] });
+    // A forward's snapshot is message content too.
+    if (Array.isArray(d.message_snapshots)) {
+      d.message_snapshots = d.message_snapshots.map((s: { message: Record<string, unknown> }) => ({
+        message: { ...s.message, content: '', embeds: [], attachments: [], components: [] },
+      }));
+    }
+  }
   return d;
 }
 

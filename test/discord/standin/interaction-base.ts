@@ -96,11 +96,27 @@ export function interactionEnvelope(world: World, place: Place, type: number, p:
   return { payload, rec };
 }
 
+/** The INTERACTION_CREATE payload each interaction was dispatched with, for redelivery. */
+const dispatched = new WeakMap<InteractionRecord, Obj>();
+
 /** Registers the interaction and sends INTERACTION_CREATE; throws when no bot is connected. */
 export function dispatchInteraction(world: World, payload: Obj, rec: InteractionRecord): void {
   if (!world.gateway.hasSession) throw new Error('Discord stand-in: no bot is connected to the gateway (await waitForReady() first)');
   world.state.interactions.set(rec.id, rec);
   world.state.interactionsByToken.set(rec.token, rec);
+  dispatched.set(rec, payload);
+  world.gateway.dispatch('INTERACTION_CREATE', payload);
+}
+
+/**
+ * Sends the same INTERACTION_CREATE again (same id and token, same record), as overlapping sessions or a replay do.
+ * Its callback state is shared with the first copy: once one copy was answered, the other's callback gets 400 40060.
+ */
+export function redeliverInteraction(world: World, id: string): void {
+  const rec = world.state.interactions.get(id);
+  const payload = rec ? dispatched.get(rec) : undefined;
+  if (!rec || !payload) throw new Error(`Discord stand-in: unknown interaction ${id}`);
+  if (!world.gateway.hasSession) throw new Error('Discord stand-in: no bot is connected to the gateway (await waitForReady() first)');
   world.gateway.dispatch('INTERACTION_CREATE', payload);
 }
 

@@ -1,6 +1,6 @@
 // Discord API objects (users, members, channels, messages, guilds) built from the stand-in's records.
 import type { ChannelRecord, GuildRecord, MessageRecord, StandinState, UserRecord } from './state.js';
-import type { StandinAttachment } from './types.js';
+import type { StandinAttachment, StandinMessageSnapshot } from './types.js';
 
 type Json = Record<string, unknown>;
 
@@ -134,6 +134,23 @@ function apiEmbed(e: unknown): unknown {
   return typeof e === 'object' && e !== null && !('type' in e) ? { type: 'rich', ...e } : e;
 }
 
+/** The message subset a forward's snapshot carries (no id, channel or author). */
+export function apiSnapshot(state: StandinState, snap: StandinMessageSnapshot): Json {
+  return {
+    type: snap.type,
+    content: snap.content,
+    embeds: snap.embeds.map(apiEmbed),
+    attachments: snap.attachments.map(apiAttachment),
+    timestamp: iso(snap.createdAt),
+    edited_timestamp: snap.editedAt ?? null,
+    flags: snap.flags,
+    mentions: snap.mentionIds.map((id) => apiUser(state.user(id))),
+    mention_roles: [],
+    components: snap.components,
+    sticker_items: [],
+  };
+}
+
 /** The message object REST answers with; gateway events add guild_id/member. */
 export function apiMessage(state: StandinState, m: MessageRecord, depth = 0): Json {
   const out: Json = {
@@ -171,10 +188,16 @@ export function apiMessage(state: StandinState, m: MessageRecord, depth = 0): Js
     out.interaction = { id: m.interaction.id, type: m.interaction.type, name: m.interaction.name ?? '', user };
   }
   if (m.messageReference) {
-    out.message_reference = { type: 0, channel_id: m.messageReference.channel_id ?? m.channelId, message_id: m.messageReference.message_id, ...(m.guildId ? { guild_id: m.guildId } : {}) };
-    const ref = state.messages.get(m.messageReference.message_id);
-    out.referenced_message = ref && !ref.deleted && depth === 0 ? apiMessage(state, ref, 1) : null;
+    const type = m.messageReference.type ?? 0;
+    const guildId = m.messageReference.guild_id ?? m.guildId;
+    out.message_reference = { type, channel_id: m.messageReference.channel_id ?? m.channelId, message_id: m.messageReference.message_id, ...(guildId ? { guild_id: guildId } : {}) };
+    // referenced_message comes with replies (type 19), not with forwards, which carry message_snapshots instead.
+    if (type === 0) {
+      const ref = state.messages.get(m.messageReference.message_id);
+      out.referenced_message = ref && !ref.deleted && depth === 0 ? apiMessage(state, ref, 1) : null;
+    }
   }
+  if (m.messageSnapshots) out.message_snapshots = m.messageSnapshots.map((snap) => ({ message: apiSnapshot(state, snap) }));
   if (m.threadId) {
     const thread = state.channels.get(m.threadId);
     if (thread && !thread.deleted) out.thread = apiChannel(state, thread);

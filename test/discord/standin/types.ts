@@ -52,7 +52,10 @@ export interface StandinMessage {
   embeds: unknown[];
   components: unknown[];
   attachments: StandinAttachment[];
-  messageReference?: { message_id: string; channel_id?: string; guild_id?: string; fail_if_not_exists?: boolean };
+  /** `type` 0 (DEFAULT, a reply) when absent; 1 (FORWARD) for a forwarded message. */
+  messageReference?: { type?: 0 | 1; message_id: string; channel_id?: string; guild_id?: string; fail_if_not_exists?: boolean };
+  /** A forward's copy of the referenced message, taken when forwarded (Discord sends exactly one). */
+  messageSnapshots?: StandinMessageSnapshot[];
   nonce?: string | number;
   flags?: number;
   deleted: boolean;
@@ -67,6 +70,21 @@ export interface StandinMessage {
   reactions: string[];
   /** Id of the thread started from this message. */
   threadId?: string;
+}
+
+/** What a forward (message_reference type 1) copies of the forwarded message: the content fields, no author. */
+export interface StandinMessageSnapshot {
+  content: string;
+  embeds: unknown[];
+  components: unknown[];
+  attachments: StandinAttachment[];
+  /** Message type of the forwarded message. */
+  type: number;
+  flags: number;
+  mentionIds: string[];
+  /** The forwarded message's creation time (ms). */
+  createdAt: number;
+  editedAt?: string;
 }
 
 /** One REST call as received. */
@@ -185,11 +203,25 @@ export interface MessageCommandInput {
 }
 
 export interface UserMessageInput {
-  content: string;
+  /** Default ''. Must be '' for a forward. */
+  content?: string;
   userId?: string;
   channelId?: string;
   guildId?: string | null;
+  /** Prefixes `<@bot> ` to the content (unless it already mentions the bot). */
   mentionBot?: boolean;
+  /** The message this one replies to (type 19, message_reference type 0), or forwards with `forward: true`. */
   referenceId?: string;
+  /**
+   * For a reply: whether it pings the replied-to author (the client's default, true). Only a pinging reply puts that
+   * author in `mentions` (which, for the bot, also lets it see the content without the Message Content intent).
+   */
+  replyPing?: boolean;
+  /**
+   * Forwards the `referenceId` message (which may be in another channel): a type-0 message with empty content, no
+   * attachments or mentions of its own, flag HAS_SNAPSHOT, message_reference type 1 (FORWARD), and
+   * `message_snapshots: [{ message }]` holding a copy of the forwarded message's content, embeds and attachments.
+   */
+  forward?: boolean;
   attachments?: Omit<AttachmentSeed, 'id'>[];
 }
