@@ -130,6 +130,17 @@ describe('a modal Slack refuses to open', () => {
     expect(e.text).toContain('try again');
   });
 
+  it("tells the user in the app DM when the global shortcut's form cannot open", async () => {
+    const posts = () => w.slack.messages.filter((m) => m.channel === ALICE || m.text?.includes("couldn't open the video form"));
+    const n = posts().length;
+    w.slack.addFault({ method: 'views.open', error: 'expired_trigger_id' });
+    await w.send.interactive(w.send.globalShortcut({ callbackId: CALLBACKS.globalShortcut, userId: ALICE }));
+    const m = await until(() => posts()[n]);
+    expect(m.text).toContain("couldn't open the video form");
+    expect(m.text).toContain('expired_trigger_id');
+    expect(calls('chat.postMessage').at(-1)!.args).toMatchObject({ channel: ALICE });
+  });
+
   it('also when Slack refuses the view itself (invalid_arguments, from the chaos hook), in the thread of a reply', async () => {
     const file = w.slack.addUserFile({ name: 'photo.png', mimetype: 'image/png', data: PNG, width: 320, height: 320, user: BOB });
     const parent = w.slack.addUserMessage({ channel: GENERAL, user: BOB, text: 'a thread' });

@@ -172,7 +172,16 @@ export function createSlackBot(config: Config, logger: Logger): SlackBot {
 
       app.shortcut(CALLBACKS.globalShortcut, async ({ ack, shortcut, client }) => {
         await ack();
-        await client.views.open({ trigger_id: shortcut.trigger_id, view: videoModal(catalogue, { withImage: true, withConversation: true, metadata: { kind: 'global' } }) as webApi.View });
+        try {
+          await client.views.open({ trigger_id: shortcut.trigger_id, view: videoModal(catalogue, { withImage: true, withConversation: true, metadata: { kind: 'global' } }) as webApi.View });
+        } catch (err) {
+          // A global shortcut has no conversation: the app's DM with the person says what happened.
+          const code = (err as { data?: { error?: string } }).data?.error ?? (err as Error).message;
+          log.warn({ err, code }, 'could not open the modal');
+          await client.chat
+            .postMessage({ channel: shortcut.user.id, text: `:warning: I couldn't open the video form (Slack said \`${code}\`). Please try the shortcut again.` })
+            .catch((e: unknown) => log.warn({ err: e }, 'could not tell the user the form failed'));
+        }
       });
 
       app.shortcut(CALLBACKS.messageShortcut, async ({ ack, shortcut, client }) => {
