@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startProviderEmulator } from '../emulator/provider-emulator.js';
+import { DEFAULT_AIMLAPI_KEY, startProviderEmulator } from '../emulator/provider-emulator.js';
+import { logProblems } from '../helpers/log-scan.js';
 import { baseBotEnv, botProcess } from '../helpers/bot-process.js';
 import type { ProviderEmulator } from '../emulator/provider-emulator.js';
 import { startDiscordStandin, STANDIN_IDS } from './standin/discord-standin.js';
@@ -74,6 +75,9 @@ export async function createWorld(opts: { renderMs?: number; env?: Record<string
       await discord.close();
       await emulator.close();
       rmSync(dataDir, { recursive: true, force: true });
+      // Every Discord end-to-end suite also checks that its bot never logged a secret or an oversized line.
+      const problem = logProblems(bot.output(), { 'Discord bot token': discord.token, 'AIML API key': DEFAULT_AIMLAPI_KEY });
+      if (problem) throw new Error(problem);
     },
   };
   return world;

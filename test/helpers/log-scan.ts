@@ -178,3 +178,14 @@ export function formatFindings(what: string, findings: Finding[], max = 15): str
   const more = findings.length > max ? `\n  … and ${findings.length - max} more` : '';
   return `${what}: ${findings.length} finding(s)\n${shown.join('\n')}${more}`;
 }
+
+/**
+ * What is wrong with a bot's captured output, for every end-to-end world to check when it closes:
+ * a secret in any of its forms, or a line over 16 KB. Undefined when clean.
+ */
+export function logProblems(output: string, secrets: Record<string, string>, maxBytes = 16 * 1024): string | undefined {
+  const lines = logLines(output);
+  const needles = Object.entries(secrets).flatMap(([name, value]) => secretNeedles(name, value));
+  const found = [...findNeedles(lines, needles), ...findLongLines(lines, maxBytes)];
+  return found.length ? formatFindings('the bot log', found) : undefined;
+}

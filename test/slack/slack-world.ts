@@ -6,7 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startProviderEmulator } from '../emulator/provider-emulator.js';
+import { DEFAULT_AIMLAPI_KEY, startProviderEmulator } from '../emulator/provider-emulator.js';
+import { logProblems } from '../helpers/log-scan.js';
 import { baseBotEnv, botProcess } from '../helpers/bot-process.js';
 import type { ProviderEmulator } from '../emulator/provider-emulator.js';
 import { createSlackSender } from './standin/slack-signer.js';
@@ -65,6 +66,9 @@ export async function createSlackWorld(opts: { renderMs?: number } = {}): Promis
       await slack.close();
       await emulator.close();
       rmSync(dataDir, { recursive: true, force: true });
+      // Every Slack end-to-end suite also checks that its bot never logged a secret or an oversized line.
+      const problem = logProblems(bot.output(), { 'Slack bot token': slack.botToken, 'Slack signing secret': SECRET, 'AIML API key': DEFAULT_AIMLAPI_KEY });
+      if (problem) throw new Error(problem);
     },
   };
   return world;
