@@ -8,8 +8,9 @@ import type Keyv from 'keyv';
 import type { Dispatcher } from 'undici';
 import { ZodError } from 'zod';
 import { ConfigError } from './core/errors.js';
-import type { Config } from './config.js';
-import { BUILTIN_MODELS, createCatalogue, parseExtraModels } from './core/catalogue.js';
+import type { BaseConfig } from './config.js';
+import { preferredProviders } from './config.js';
+import { createCatalogue, parseExtraModels } from './core/catalogue.js';
 import type { Clock } from './core/clock.js';
 import { systemClock } from './core/clock.js';
 import { DEFAULT_POLL_POLICY } from './core/eta.js';
@@ -20,8 +21,9 @@ import type { ChatSurface, VideoProvider } from './core/ports.js';
 import { createRequestValidator } from './core/request.js';
 import { createDispatcher } from './http/http-client.js';
 import { createVideoFetcher } from './http/video-fetcher.js';
-import { createAimlapiProvider } from './providers/aimlapi/aimlapi-provider.js';
-import { createSegmindProvider } from './providers/segmind/segmind-provider.js';
+import { BUILTIN_PROVIDERS } from './providers/index.js';
+import type { ProviderRegistry } from './providers/registry.js';
+import { configuredProviders, createRegisteredProviders, providerPreference, registerLabels, registryModels } from './providers/registry.js';
 import { openStore } from './store.js';
 import { createLimiter } from './core/submit-step.js';
 
@@ -36,25 +38,9 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function createProviders(config: Config, dispatcher: Dispatcher): Record<string, VideoProvider> {
-  const providers: Record<string, VideoProvider> = {};
-  if (config.AIMLAPI_KEY) {
-    providers.aimlapi = createAimlapiProvider({
-      baseUrl: config.AIMLAPI_BASE_URL,
-      apiKey: config.AIMLAPI_KEY,
-      dispatcher,
-      legacyRoute: config.AIMLAPI_LEGACY_ROUTE,
-    });
-  }
-  if (config.SEGMIND_API_KEY) {
-    providers.segmind = createSegmindProvider({
-      baseUrl: config.SEGMIND_BASE_URL,
-      apiKey: config.SEGMIND_API_KEY,
-      dispatcher,
-      mode: config.SEGMIND_API_MODE,
-    });
-  }
-  return providers;
+/** Builds every provider of `registry` this configuration has keys for. */
+export function createProviders(config: BaseConfig, dispatcher: Dispatcher, registry: ProviderRegistry = BUILTIN_PROVIDERS): Record<string, VideoProvider> {
+  return createRegisteredProviders(registry, config, { dispatcher });
 }
 
 async function loadExtraModels(file: string) {
@@ -66,22 +52,29 @@ async function loadExtraModels(file: string) {
   }
 }
 
-/** The catalogue this configuration can use: built-in models plus EXTRA_MODELS_FILE, limited to providers with keys. */
-export async function loadCatalogue(config: Config, providers: readonly string[] = providerNames(config)) {
+/**
+ * The catalogue this configuration can use: the registry's models plus EXTRA_MODELS_FILE,
+ * limited to `providers` (default: those with keys), in LITE_I2V_PROVIDER / PROVIDER_PREFERENCE order.
+ */
+export async function loadCatalogue(config: BaseConfig, opts: { providers?: readonly string[]; registry?: ProviderRegistry } = {}) {
+  const registry = opts.registry ?? BUILTIN_PROVIDERS;
   const extra = config.EXTRA_MODELS_FILE ? await loadExtraModels(config.EXTRA_MODELS_FILE) : [];
-  return createCatalogue([...BUILTIN_MODELS, ...extra], {
-    providers,
-    preference: config.LITE_I2V_PROVIDER === 'segmind' ? ['segmind', 'aimlapi'] : ['aimlapi', 'segmind'],
+  return createCatalogue([...registryModels(registry), ...extra], {
+    providers: opts.providers ?? providerNames(config, registry),
+    preference: providerPreference(registry, preferredProviders(config)),
   });
 }
 
-function providerNames(config: Config): string[] {
-  return [...(config.AIMLAPI_KEY ? ['aimlapi'] : []), ...(config.SEGMIND_API_KEY ? ['segmind'] : [])];
+/** Names of the providers this configuration has keys for. */
+export function providerNames(config: BaseConfig, registry: ProviderRegistry = BUILTIN_PROVIDERS): string[] {
+  return configuredProviders(registry, config);
 }
 
 export async function createApp(
-  config: Config,
+  config: BaseConfig,
   opts: {
+    /** The providers to use (default: the built-in ones); `config` must come from loadConfig with the same registry. */
+    registry?: ProviderRegistry;
     logger: Logger;
     /** The surfaces, or a factory for surfaces that keep their own records in the store. */
     surfaces: readonly ChatSurface[] | ((kv: Keyv) => readonly ChatSurface[]);
@@ -91,8 +84,10 @@ export async function createApp(
   },
 ): Promise<App> {
   const dispatcher = opts.dispatcher ?? createDispatcher(opts.env ?? process.env);
-  const providers = createProviders(config, dispatcher);
-  const catalogue = await loadCatalogue(config, Object.keys(providers));
+  const registry = opts.registry ?? BUILTIN_PROVIDERS;
+  registerLabels(registry);
+  const providers = createProviders(config, dispatcher, registry);
+  const catalogue = await loadCatalogue(config, { providers: Object.keys(providers), registry });
   const validator = createRequestValidator(catalogue, {
     model: config.DEFAULT_MODEL,
     resolution: config.DEFAULT_RESOLUTION,

@@ -1,43 +1,23 @@
 /**
- * All configuration, from environment variables (and `.env`), in one zod schema.
+ * All configuration, from environment variables (and `.env`), in one zod schema:
+ * the base keys below plus every provider plugin's own keys (src/providers/).
  * Parsed once at start-up; every problem is reported at once.
  */
 import { z } from 'zod';
+import { bool, emptyToUndefined, int, list, str, url } from './config-fields.js';
 import { RESOLUTIONS } from './core/catalogue.js';
 import { ConfigError } from './core/errors.js';
+import { BUILTIN_PROVIDERS } from './providers/index.js';
+import type { ProviderRegistry, RegistryConfig } from './providers/registry.js';
+import { configuredProviders, missingProviderMessage, registryConfigShape, registrySecretKeys } from './providers/registry.js';
 
-const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const str = () => z.preprocess(emptyToUndefined, z.string().trim().min(1).optional());
-const url = (def: string) =>
-  z.preprocess(
-    emptyToUndefined,
-    z
-      .string()
-      .url('must be a URL such as https://example.com')
-      .refine((u) => /^https?:/.test(u), 'must be an http(s) URL')
-      .default(def),
-  );
-const int = (def: number, min: number, max: number) =>
-  z.preprocess(emptyToUndefined, z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`).default(def));
-const bool = (def: boolean) =>
-  z.preprocess(
-    emptyToUndefined,
-    z
-      .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
-      .default(def ? 'true' : 'false')
-      .transform((v) => v === 'true' || v === '1' || v === 'yes'),
-  );
-
-export const configSchema = z
+/** Keys that are not any one provider's (a provider's own keys live in its plugin). */
+export const baseConfigSchema = z
   .object({
-    AIMLAPI_KEY: str(),
-    AIMLAPI_BASE_URL: url('https://api.aimlapi.com'),
-    AIMLAPI_LEGACY_ROUTE: bool(false),
-    SEGMIND_API_KEY: str(),
-    SEGMIND_BASE_URL: url('https://api.segmind.com'),
-    SEGMIND_API_MODE: z.preprocess(emptyToUndefined, z.enum(['async', 'sync']).default('async')),
-    /** Which provider serves lite image-to-video when both keys are set. */
-    LITE_I2V_PROVIDER: z.preprocess(emptyToUndefined, z.enum(['aimlapi', 'segmind']).default('aimlapi')),
+    /** Provider names, most preferred first, for models more than one configured provider serves. */
+    PROVIDER_PREFERENCE: list(true),
+    /** Older spelling of "this provider first" (it decided who serves lite image-to-video); wins over PROVIDER_PREFERENCE. */
+    LITE_I2V_PROVIDER: z.preprocess(emptyToUndefined, z.string().trim().toLowerCase().optional()),
     EXTRA_MODELS_FILE: str(),
 
     DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('./data')),
@@ -118,12 +98,40 @@ export const configSchema = z
     HEALTH_HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
   });
 
-export type Config = z.infer<typeof configSchema>;
+/** The keys the app itself reads. */
+export type BaseConfig = z.output<typeof baseConfigSchema>;
 
-/** Parses the environment; throws ConfigError listing every problem. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
-  const parsed = configSchema.safeParse(env);
+/** The base schema plus every plugin's keys. */
+export function buildConfigSchema(registry: ProviderRegistry) {
+  const shape = registryConfigShape(registry);
+  const clash = Object.keys(shape).filter((k) => k in baseConfigSchema.shape);
+  if (clash.length) throw new Error(`provider config keys clash with the base config: ${clash.join(', ')}`);
+  return baseConfigSchema.extend(shape);
+}
+
+/** The built-in providers' schema. */
+export const configSchema = buildConfigSchema(BUILTIN_PROVIDERS);
+
+/** A configuration for `registry`: the base keys plus each of its plugins' keys. */
+export type ConfigFor<R extends ProviderRegistry> = BaseConfig & RegistryConfig<R>;
+
+/** The configuration with the built-in providers. */
+export type Config = ConfigFor<typeof BUILTIN_PROVIDERS>;
+
+/**
+ * Parses the environment; throws ConfigError listing every problem. `registry`
+ * (default: the built-in providers) decides which provider keys exist.
+ */
+export function loadConfig<R extends ProviderRegistry = typeof BUILTIN_PROVIDERS>(env: Record<string, string | undefined>, registry: R = BUILTIN_PROVIDERS as unknown as R): ConfigFor<R> {
+  const parsed = buildConfigSchema(registry).safeParse(env);
   const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
+  const names = registry.map((p) => p.name);
+  const known = (n: string) => names.includes(n);
+  const oneOf = `must be one of ${names.join(', ')}`;
+  const lite = env.LITE_I2V_PROVIDER?.trim().toLowerCase();
+  if (lite && !known(lite)) problems.push(`LITE_I2V_PROVIDER: ${oneOf}`);
+  const unknown = (env.PROVIDER_PREFERENCE ?? '').split(',').map((n) => n.trim().toLowerCase()).filter((n) => n && !known(n));
+  if (unknown.length) problems.push(`PROVIDER_PREFERENCE: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a provider; ${oneOf}`);
   // Cross-field rules, checked even when other fields are wrong so everything is reported at once.
   const min = Number(env.POLL_MIN_INTERVAL_MS ?? 1000);
   const max = Number(env.POLL_MAX_INTERVAL_MS ?? 15_000);
@@ -133,7 +141,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (env.DISCORD_TOKEN?.trim() && !env.DISCORD_APPLICATION_ID?.trim()) problems.push('DISCORD_APPLICATION_ID: required with DISCORD_TOKEN (Developer Portal > General Information > Application ID)');
   if (problems.length || !parsed.success) throw new ConfigError(problems);
-  return parsed.data;
+  return parsed.data as ConfigFor<R>;
+}
+
+/** Provider names in preference order: LITE_I2V_PROVIDER, then PROVIDER_PREFERENCE (registry order fills in the rest). */
+export function preferredProviders(c: BaseConfig): string[] {
+  return [...new Set([...(c.LITE_I2V_PROVIDER ? [c.LITE_I2V_PROVIDER] : []), ...c.PROVIDER_PREFERENCE])];
 }
 
 /** Whether Slack runs over Socket Mode (true) or HTTP (false). */
@@ -143,31 +156,38 @@ export function slackSocketMode(c: Config): boolean {
 }
 
 /** Checks that at least one video provider can be used. */
-export function requireProvider(c: Config): void {
-  if (!c.AIMLAPI_KEY && !c.SEGMIND_API_KEY) {
-    throw new ConfigError(['set AIMLAPI_KEY (all four Seedance 1.0 models) or SEGMIND_API_KEY (lite image-to-video), in the environment or in .env']);
-  }
+export function requireProvider(c: BaseConfig, registry: ProviderRegistry = BUILTIN_PROVIDERS): void {
+  if (configuredProviders(registry, c).length === 0) throw new ConfigError([missingProviderMessage(registry)]);
 }
 
-/** Keys and tokens that must never reach a log line. */
-export const SECRET_PATHS = [
-  'AIMLAPI_KEY',
-  'SEGMIND_API_KEY',
-  'DISCORD_TOKEN',
-  'SLACK_BOT_TOKEN',
-  'SLACK_APP_TOKEN',
-  'SLACK_SIGNING_SECRET',
-  'config.AIMLAPI_KEY',
-  'config.SEGMIND_API_KEY',
-  'headers.authorization',
-  'headers["x-api-key"]',
-  'req.headers.authorization',
-  '*.apiKey',
-  '*.token',
-];
+/** The platforms' secrets (each provider's are named by its plugin). */
+const BASE_SECRET_KEYS = ['DISCORD_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET'] as const;
+
+/** Config keys holding secrets: the platforms' and every provider plugin's. */
+export function secretKeys(registry: ProviderRegistry = BUILTIN_PROVIDERS): string[] {
+  return [...registrySecretKeys(registry), ...BASE_SECRET_KEYS];
+}
+
+/** Log paths redacted by pino for `registry`'s providers (values are masked as well, see secretValues). */
+export function secretPaths(registry: ProviderRegistry = BUILTIN_PROVIDERS): string[] {
+  const providerKeys = registrySecretKeys(registry);
+  return [
+    ...secretKeys(registry),
+    ...providerKeys.map((k) => `config.${k}`),
+    'headers.authorization',
+    'headers["x-api-key"]',
+    'req.headers.authorization',
+    '*.apiKey',
+    '*.token',
+  ];
+}
+
+/** Keys and tokens that must never reach a log line (the built-in providers'). */
+export const SECRET_PATHS = secretPaths();
 
 /** The configured secret values, masked wherever they appear in a log line. */
-export function secretValues(c: Partial<Config>): string[] {
-  const keys = ['AIMLAPI_KEY', 'SEGMIND_API_KEY', 'DISCORD_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET'] as const;
-  return keys.map((k) => c[k]).filter((v): v is string => typeof v === 'string' && v.length > 0);
+export function secretValues(c: Partial<BaseConfig> & Readonly<Record<string, unknown>>, registry: ProviderRegistry = BUILTIN_PROVIDERS): string[] {
+  return secretKeys(registry)
+    .map((k) => c[k])
+    .filter((v): v is string => typeof v === 'string' && v.length > 0);
 }

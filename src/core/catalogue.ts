@@ -1,8 +1,9 @@
 /**
  * The model catalogue: what each model accepts and which provider serves it.
  * Validation, CLI flags and chat command options are all derived from this table,
- * so a new model (Seedance 1.0 pro fast, 1.5, 2.x, …) is one more entry here or in
- * an `EXTRA_MODELS_FILE`, not new code.
+ * so a new model (Seedance 1.0 pro fast, 1.5, 2.x, …) is one more entry in its
+ * provider's plugin (src/providers/<name>/index.ts) or in an `EXTRA_MODELS_FILE`,
+ * not new code. The core holds no provider's entries: the app passes them in.
  */
 import { z } from 'zod';
 
@@ -38,62 +39,6 @@ export const modelSpecSchema = z.object({
   typicalSeconds: z.number().positive(),
 });
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
-
-const AIML_RATIOS = ['16:9', '4:3', '1:1', '3:4', '9:16', '21:9', '9:21'];
-const AIML_SEED = { min: 0, max: 4_294_967_295 };
-
-function aiml(alias: 'lite' | 'pro', mode: Mode, typicalSeconds: number): ModelSpec {
-  const providerModel = `bytedance/seedance-1-0-${alias}-${mode}`;
-  return {
-    id: `aimlapi/seedance-1-0-${alias}-${mode}`,
-    provider: 'aimlapi',
-    providerModel,
-    label: `Seedance 1.0 ${alias === 'lite' ? 'Lite' : 'Pro'} ${mode === 't2v' ? 'text-to-video' : 'image-to-video'} (AIML API)`,
-    alias,
-    mode,
-    resolutions: ['480p', '720p', '1080p'],
-    defaultResolution: '720p',
-    durations: [5, 10],
-    defaultDuration: 5,
-    aspectRatios: mode === 't2v' ? AIML_RATIOS : [],
-    defaultAspectRatio: mode === 't2v' ? '16:9' : undefined,
-    lastFrame: alias === 'pro' && mode === 'i2v',
-    seed: AIML_SEED,
-    watermark: true,
-    fixedCamera: true,
-    fixedCameraField: 'camerafixed',
-    typicalSeconds,
-  };
-}
-
-/** The five Seedance 1.0 models of the seeds. Typical times from PROVIDERS.md (5 s clips). */
-export const BUILTIN_MODELS: readonly ModelSpec[] = [
-  aiml('lite', 't2v', 40),
-  aiml('lite', 'i2v', 90),
-  aiml('pro', 't2v', 60),
-  aiml('pro', 'i2v', 56),
-  {
-    id: 'segmind/seedance-v1-lite-image-to-video',
-    provider: 'segmind',
-    providerModel: 'seedance-v1-lite-image-to-video',
-    label: 'Seedance 1.0 Lite image-to-video (Segmind)',
-    alias: 'lite',
-    mode: 'i2v',
-    resolutions: ['480p', '720p'],
-    defaultResolution: '720p',
-    durations: [5, 10],
-    defaultDuration: 5,
-    aspectRatios: [],
-    lastFrame: true,
-    seed: { min: 1, max: 999_999 },
-    watermark: false,
-    fixedCamera: true,
-    fixedCameraField: 'camera_fixed',
-    typicalSeconds: 40,
-  },
-];
-
-export const PROVIDER_LABELS: Record<string, string> = { aimlapi: 'AIML API', segmind: 'Segmind' };
 
 /** A catalogue restricted to the providers this process has keys for. */
 export interface Catalogue {

@@ -78,7 +78,21 @@ export function isRetryableStatus(status: number): boolean {
   return status === 0 || status === 408 || status === 409 || status === 429 || status >= 500;
 }
 
-const PROVIDER_NAMES: Record<string, string> = { aimlapi: 'AIML API', segmind: 'Segmind' };
+/**
+ * Provider labels (`aimlapi` → `AIML API`). The core never imports a provider: each
+ * provider plugin registers its label at start (src/providers/registry.ts).
+ */
+const providerLabels = new Map<string, string>();
+
+/** Records what users call a provider; the provider registry calls this for every plugin. */
+export function registerProviderLabel(name: string, label: string): void {
+  providerLabels.set(name, label);
+}
+
+/** What users call a provider: its registered label, else its name. */
+export function providerLabel(name: string): string {
+  return providerLabels.get(name) ?? name;
+}
 
 /** The one place that turns any error into text a chat user may see. */
 export function userMessageFor(err: unknown): string {
@@ -86,7 +100,7 @@ export function userMessageFor(err: unknown): string {
     return [err.message, ...err.details.map((d) => `• ${d}`)].join('\n');
   }
   if (err instanceof ProviderError) {
-    const name = PROVIDER_NAMES[err.provider] ?? err.provider;
+    const name = providerLabel(err.provider);
     switch (err.code) {
       case 'bad_key':
         return `The bot's ${name} key was rejected. Ask the bot's operator to check it.`;

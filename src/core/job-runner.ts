@@ -5,8 +5,8 @@
  * taking over jobs whose owner is gone. The steps themselves are in job-steps.ts,
  * the use cases in job-service.ts.
  */
-import { PROVIDER_LABELS } from './catalogue.js';
 import type { Catalogue } from './catalogue.js';
+import { providerLabel } from './errors.js';
 import { nextPollDelayMs } from './eta.js';
 import { currentIdentity } from './instance.js';
 import type { JobRecord } from './job.js';
@@ -55,7 +55,7 @@ export function createJobRunner(deps: JobServiceDeps) {
   const live = new Map<string, Live>();
   const listeners = new Set<(e: JobEventNotice) => void>();
   const pausedUntil = new Map<string, number>();
-  const label = (provider: string) => PROVIDER_LABELS[provider] ?? provider;
+  const label = providerLabel;
   const surfaceOf = (job: JobRecord) => surfaces.get(job.surface);
   const summary = (job: JobRecord) => summarize(job, deps.catalogue);
   const ctx = (job: JobRecord): ProviderCallContext => ({ jobId: job.id, workDir: config.workDir });

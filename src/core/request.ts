@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import type { Catalogue, ModelSpec, Mode, Resolution } from './catalogue.js';
-import { PROVIDER_LABELS, RESOLUTIONS } from './catalogue.js';
-import { ValidationError } from './errors.js';
+import { RESOLUTIONS } from './catalogue.js';
+import { ValidationError, providerLabel } from './errors.js';
 import { checkImageFacts, probeImage } from './image-probe.js';
 
 export const PROMPT_MAX_CHARS = 2000;
@@ -91,7 +91,7 @@ const inputSchema = z.object({
   watermark: z.boolean().optional(),
 });
 
-const providerName = (p: string) => PROVIDER_LABELS[p] ?? p;
+const providerName = providerLabel;
 const orList = (xs: readonly (string | number)[]) =>
   xs.length <= 1 ? String(xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} or ${xs[xs.length - 1]}`;
 

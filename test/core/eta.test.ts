@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_MODELS } from '../../src/core/catalogue.js';
+import { BUILTIN_MODELS } from '../../src/providers/index.js';
 import { DEFAULT_POLL_POLICY, estimate, finishedBy, nextPollDelayMs, normalCdf, normalQuantile, observe, priorEstimate, quantile, remainingMs } from '../../src/core/eta.js';
 import type { RenderStats } from '../../src/core/eta.js';
 

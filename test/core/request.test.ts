@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_MODELS, createCatalogue } from '../../src/core/catalogue.js';
+import { createCatalogue } from '../../src/core/catalogue.js';
+import { BUILTIN_MODELS } from '../../src/providers/index.js';
 import { ValidationError } from '../../src/core/errors.js';
 import type { GenerationInput } from '../../src/core/request.js';
 import { createRequestValidator, inputFromRequest } from '../../src/core/request.js';

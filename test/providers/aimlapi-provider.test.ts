@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Dispatcher } from 'undici';
-import { BUILTIN_MODELS } from '../../src/core/catalogue.js';
+import { BUILTIN_MODELS } from '../../src/providers/index.js';
 import type { ModelSpec } from '../../src/core/catalogue.js';
 import { ProviderError, RateLimitError } from '../../src/core/errors.js';
 import type { ProviderCallContext, ProviderOperation, ProviderRequest, ProviderStatus, VideoProvider } from '../../src/core/ports.js';

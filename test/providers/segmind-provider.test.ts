@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Dispatcher } from 'undici';
-import { BUILTIN_MODELS } from '../../src/core/catalogue.js';
+import { BUILTIN_MODELS } from '../../src/providers/index.js';
 import { ProviderError, RateLimitError } from '../../src/core/errors.js';
 import type { ProviderCallContext, ProviderOperation, ProviderRequest, VideoProvider } from '../../src/core/ports.js';
 import { createDispatcher } from '../../src/http/http-client.js';

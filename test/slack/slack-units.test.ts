@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_MODELS, createCatalogue } from '../../src/core/catalogue.js';
+import { createCatalogue } from '../../src/core/catalogue.js';
+import { BUILTIN_MODELS } from '../../src/providers/index.js';
 import { loadConfig, slackSocketMode } from '../../src/config.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { progressLine, renderSlack } from '../../src/surfaces/slack/slack-format.js';
