@@ -14,6 +14,19 @@ export interface BotProcess {
   output(): string;
   start(env: Record<string, string>): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends a signal to the running bot without waiting for it to exit (false if no bot is running). */
+  signal(signal: NodeJS.Signals): boolean;
+  /**
+   * Settles when the bot last started exits (at once if it already has), with its exit code, or the signal that
+   * ended it, and when that was (Date.now()).
+   */
+  exited(): Promise<BotExit>;
+}
+
+export interface BotExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  at: number;
 }
 
 /** Environment every test bot gets: the emulator as its provider, fast polling, a private data dir. */
@@ -34,6 +47,7 @@ export function baseBotEnv(emulator: ProviderEmulator, dataDir: string): Record<
 
 export function botProcess(): BotProcess {
   let child: ChildProcess | undefined;
+  let exit: Promise<BotExit> | undefined;
   let out = '';
   return {
     output: () => out,
@@ -41,9 +55,10 @@ export function botProcess(): BotProcess {
       const marks = out.split('seedance-bot is running').length;
       const proc = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], { cwd: join(import.meta.dirname, '../..'), env, stdio: ['ignore', 'pipe', 'pipe'] });
       child = proc;
+      exit = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
       proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
       proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-      // Logged once every platform is connected and unfinished jobs have been resumed.
+      // Logged once unfinished jobs have been resumed and every platform's first connection attempt has settled.
       const deadline = Date.now() + 30_000;
       while (out.split('seedance-bot is running').length <= marks) {
         if (proc.exitCode !== null) throw new Error(`the bot exited early:\n${out}`);
@@ -51,8 +66,13 @@ export function botProcess(): BotProcess {
         await new Promise((r) => setTimeout(r, 20));
       }
     },
+    signal: (signal) => (child !== undefined && child.exitCode === null && child.signalCode === null ? child.kill(signal) : false),
+    exited() {
+      if (!exit) return Promise.reject(new Error('the bot was never started'));
+      return exit;
+    },
     async stop(signal = 'SIGTERM') {
-      if (!child || child.exitCode !== null) return;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child!.once('exit', r));
       child.kill(signal);
       await exited;

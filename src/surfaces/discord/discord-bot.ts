@@ -45,18 +45,34 @@ export interface DiscordBot {
 export function createDiscordBot(config: Config, logger: Logger): DiscordBot {
   const log = logger.child({ platform: 'discord' });
   const token = config.DISCORD_TOKEN!;
-  const client = new Client({
-    intents: discordIntents(config.DISCORD_MESSAGE_CONTENT),
-    partials: [Partials.Channel, Partials.Message],
-    rest: { api: config.DISCORD_API_URL, timeout: config.PLATFORM_TIMEOUT_MS },
-  });
   const rest = new REST({ api: config.DISCORD_API_URL, timeout: config.PLATFORM_TIMEOUT_MS }).setToken(token);
-  client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
-  client.on(Events.ShardError, (err) => log.warn({ err }, 'discord gateway error'));
-  client.on(Events.Warn, (msg) => log.warn({ msg }, 'discord warning'));
+  /** The event handlers, attached to each client (set by wire()). */
+  let handlers: (c: Client) => void = () => {};
+  const newClient = () => {
+    const c = new Client({
+      intents: discordIntents(config.DISCORD_MESSAGE_CONTENT),
+      partials: [Partials.Channel, Partials.Message],
+      rest: { api: config.DISCORD_API_URL, timeout: config.PLATFORM_TIMEOUT_MS },
+    });
+    c.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
+    c.on(Events.ShardError, (err) => log.warn({ err }, 'discord gateway error'));
+    c.on(Events.Warn, (msg) => log.warn({ msg }, 'discord warning'));
+    handlers(c);
+    return c;
+  };
+  // A discord.js client isn't reusable after a failed login (its gateway manager stays marked
+  // destroyed, and destroying it while it waits for READY can hang): each retry gets a new one.
+  let client = newClient();
+  const retire = async (old: Client) => {
+    old.removeAllListeners();
+    old.on(Events.Error, () => undefined);
+    await Promise.race([old.destroy().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+  };
 
   return {
-    client,
+    get client() {
+      return client;
+    },
     surface: (kv) =>
       createDiscordSurface({
         rest,
@@ -78,8 +94,11 @@ export function createDiscordBot(config: Config, logger: Logger): DiscordBot {
       };
       const onInteraction = createInteractionHandler(shared);
       const onMessage = createMessageHandler({ ...shared, kv, botUserId: () => client.user?.id, allowDms: config.DISCORD_ALLOW_DMS });
-      client.on(Events.InteractionCreate, (i) => void onInteraction(i));
-      client.on(Events.MessageCreate, (m) => void onMessage(m));
+      handlers = (c) => {
+        c.on(Events.InteractionCreate, (i) => void onInteraction(i));
+        c.on(Events.MessageCreate, (m) => void onMessage(m));
+      };
+      handlers(client);
     },
     connection: {
       name: 'Discord',
@@ -93,14 +112,16 @@ export function createDiscordBot(config: Config, logger: Logger): DiscordBot {
             'Discord did not become ready',
           );
         } catch (err) {
-          await client.destroy().catch(() => undefined);
+          const old = client;
+          client = newClient();
+          await retire(old);
           throw err;
         }
         log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'connected to Discord');
       },
       connected: () => client.isReady(),
       async stop() {
-        await client.destroy();
+        await retire(client);
       },
     },
   };

@@ -91,6 +91,9 @@ export function createSlackBot(config: Config, logger: Logger): SlackBot {
       ? { appToken: config.SLACK_APP_TOKEN!, socketMode: true, installerOptions: { clientOptions: { slackApiUrl: config.SLACK_API_URL } } }
       : { signingSecret: config.SLACK_SIGNING_SECRET! }),
     logger: boltLogger(log),
+    // Bolt would otherwise call auth.test from its constructor, and a failure there (Slack down at
+    // start) is an unhandled rejection that kills the process; connect() initialises it instead.
+    deferInitialization: true,
     // A timeout on every call, and no retries of its own: the core retries what is safe to retry
     // (web-api's default policy retries for half an hour, which would hold a delivery that long).
     clientOptions: { slackApiUrl: config.SLACK_API_URL, timeout: config.PLATFORM_TIMEOUT_MS, retryConfig: { retries: 0 } },
@@ -98,6 +101,7 @@ export function createSlackBot(config: Config, logger: Logger): SlackBot {
   let team = '';
   let botUserId = '';
   let started = false;
+  let initialised = false;
   let watching = false;
   let socketUp = false;
 
@@ -325,6 +329,10 @@ export function createSlackBot(config: Config, logger: Logger): SlackBot {
               const auth = await app.client.auth.test();
               team = auth.team_id ?? 'T';
               botUserId = auth.user_id ?? '';
+              if (!initialised) {
+                await app.init();
+                initialised = true;
+              }
               const server = (socketMode ? await app.start() : await app.start(config.PORT)) as Server | undefined;
               started = true;
               socketUp = true;

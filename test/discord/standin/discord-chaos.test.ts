@@ -143,6 +143,34 @@ describe('discord stand-in chaos', () => {
     expect(decodeURIComponent(res.headers.get('x-standin-error') ?? '')).toMatch(/Invalid chaos fault/);
   });
 
+  it('endDelays() ends the delays under way: the calls then go on, even when their client has gone; later delays are kept', async () => {
+    let held = 0;
+    standin.setChaos((req) => (req.method === 'POST' ? (held++, { delayMs: 60_000 }) : undefined));
+    const waiting = post('waited');
+    const gone = new AbortController();
+    const abandoned = post('abandoned', gone.signal);
+    abandoned.catch(() => {});
+    await standin.waitFor(() => held === 2, 1000);
+    gone.abort();
+    await expect(abandoned).rejects.toThrow(/abort/i);
+    // Both calls are held: nothing answered, recorded or created yet.
+    expect(standin.calls).toEqual([]);
+    expect(contents()).toEqual([]);
+    const t0 = Date.now();
+    standin.endDelays();
+    expect((await waiting).status).toBe(200);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await standin.waitFor(() => standin.calls.length === 2, 1000);
+    expect(contents().sort()).toEqual(['abandoned', 'waited']);
+    expect(standin.calls.map((c) => [c.status, c.fault?.delayMs, c.fault?.source])).toEqual([[200, 60_000, 'chaos'], [200, 60_000, 'chaos']]);
+    // A delay that starts after endDelays() runs its course (here: longer than the client waits).
+    await expect(post('later', AbortSignal.timeout(300))).rejects.toThrow(/abort|timeout/i);
+    expect(held).toBe(3);
+    expect(contents()).not.toContain('later');
+    standin.endDelays();
+    await standin.waitFor(() => contents().includes('later'), 1000);
+  });
+
   it('close() cuts a long chaos delay short', async () => {
     let reached = false;
     standin.setChaos(() => {

@@ -2,6 +2,7 @@
 import { ChannelType, DiscordAPIError, GatewayIntentBits, HTTPError, MessageFlags, MessageReferenceType, MessageType, Routes, type TextChannel } from 'discord.js';
 import type { ChatInputCommandInteraction, Message } from 'discord.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { rejectionOf } from '../../helpers/rejection.js';
 import { STANDIN_IDS } from './discord-standin.js';
 import { makeClient, nextEvent, startHarness } from './test-client.js';
@@ -309,6 +310,56 @@ describe('discord stand-in login and intents', () => {
     await expect(client.login(standin.token)).rejects.toThrow(/disallowed intents/i);
     await client.destroy();
     await standin.close();
+  });
+
+  it('withholdReady: the next IDENTIFY goes unanswered (heartbeats still acked), the one after gets READY', async () => {
+    const { startDiscordStandin } = await import('./discord-standin.js');
+    const standin = await startDiscordStandin();
+    // A raw socket: discord.js's own destroy() hangs when called while it waits for READY (see the README).
+    const open = async () => {
+      const ws = new WebSocket(`${standin.url.replace(/^http/, 'ws')}/gateway?v=10&encoding=json`);
+      const frames: { op: number; t: string | null }[] = [];
+      ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as { op: number; t: string | null }));
+      await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+      const identify = () => ws.send(JSON.stringify({ op: 2, d: { token: standin.token, intents: 513, properties: {} } }));
+      const heartbeat = () => ws.send(JSON.stringify({ op: 1, d: null }));
+      return { ws, frames, identify, heartbeat };
+    };
+    try {
+      standin.withholdReady(1);
+      const first = await open();
+      first.identify();
+      first.heartbeat();
+      await standin.waitFor(() => first.frames.some((f) => f.op === 11), 2000);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(first.frames.map((f) => f.op)).toEqual([10, 11]);
+      expect([standin.readyWithheld, standin.readyCount, standin.gatewayConnected]).toEqual([1, 0, false]);
+      await expect(standin.waitForReady(100)).rejects.toThrow(/no bot became ready/);
+      first.ws.close(1000);
+
+      const second = await open();
+      second.identify();
+      await standin.waitForReady(2000);
+      await standin.waitFor(() => second.frames.some((f) => f.t === 'GUILD_CREATE'), 2000);
+      expect(second.frames.filter((f) => f.op === 0).map((f) => f.t)).toEqual(['READY', 'GUILD_CREATE']);
+      expect([standin.readyWithheld, standin.readyCount, standin.gatewayConnected]).toEqual([1, 1, true]);
+      second.ws.close(1000);
+
+      standin.withholdReady(Infinity);
+      const third = await open();
+      third.identify();
+      await standin.waitFor(() => standin.readyWithheld === 2, 2000);
+      standin.withholdReady(0);
+      third.ws.close(1000);
+      const fourth = await open();
+      fourth.identify();
+      await standin.waitFor(() => standin.readyCount === 2, 2000);
+      fourth.ws.close(1000);
+      expect(() => standin.withholdReady(-1)).toThrow(TypeError);
+      expect(() => standin.withholdReady(1.5)).toThrow(TypeError);
+    } finally {
+      await standin.close();
+    }
   });
 
   it('acknowledges heartbeats so the shard stays connected', async () => {

@@ -81,6 +81,21 @@ export interface DiscordStandin {
    * fault it returns applies to that call only. An invalid fault (or a throw) answers that call 500.
    */
   setChaos(fn: ChaosFn | undefined): void;
+  /**
+   * Ends every fault delay under way now: each such call then goes on as its fault says (a delay-only fault: handled
+   * normally, even if the client has gone meanwhile). Later delays are not affected.
+   */
+  endDelays(): void;
+  /**
+   * The next `times` valid IDENTIFYs get no READY (nor GUILD_CREATE): the socket stays open and heartbeats are acked,
+   * but no session starts, as when the gateway never finishes the handshake. 0 stops withholding; Infinity withholds
+   * until told otherwise.
+   */
+  withholdReady(times: number): void;
+  /** Count of IDENTIFYs that got no READY because of withholdReady. */
+  readonly readyWithheld: number;
+  /** Count of IDENTIFYs answered with READY. */
+  readonly readyCount: number;
   /** Sends op 7 RECONNECT; discord.js then RESUMEs and gets missed events replayed. */
   requestReconnect(): void;
   /** Polls fn every 20 ms until it returns something other than undefined/null/false. Default timeout 10000 ms. */
@@ -122,7 +137,8 @@ export async function startDiscordStandin(opts: StandinOptions = {}): Promise<Di
   const world: World = { state, gateway };
   const routes = [...miscRoutes(() => baseUrl), ...messageRoutes(), ...interactionRoutes()];
   const closing = new AbortController();
-  const server = createStandinServer({ ...world, routes, faults, closing: closing.signal });
+  let hurry = new AbortController();
+  const server = createStandinServer({ ...world, routes, faults, closing: closing.signal, hurry: () => hurry.signal });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
@@ -158,6 +174,18 @@ export async function startDiscordStandin(opts: StandinOptions = {}): Promise<Di
     clearFaults: () => faults.clear(),
     setChaos: (fn) => {
       faults.chaos = fn;
+    },
+    endDelays: () => {
+      const ending = hurry;
+      hurry = new AbortController();
+      ending.abort();
+    },
+    withholdReady: (times) => gateway.withholdReady(times),
+    get readyWithheld() {
+      return gateway.readyWithheld;
+    },
+    get readyCount() {
+      return gateway.readyCount;
     },
     requestReconnect: () => gateway.requestReconnect(),
     waitFor: (fn, timeoutMs = 10_000) => waitFor(state, fn, timeoutMs),

@@ -48,6 +48,10 @@ export class Gateway {
   private readyWaiters: (() => void)[] = [];
   /** Count of completed IDENTIFY handshakes (READY + GUILD_CREATEs sent). */
   readyCount = 0;
+  /** How many of the next valid IDENTIFYs get no READY (see withholdReady). */
+  private readyToWithhold = 0;
+  /** Count of valid IDENTIFYs that got no READY. */
+  readyWithheld = 0;
   /** Every op the bot sent, for tests ({op, d}; tokens elided). */
   readonly received: { op: number; d: unknown; at: number }[] = [];
 
@@ -96,6 +100,15 @@ export class Gateway {
       };
       this.readyWaiters.push(done);
     });
+  }
+
+  /**
+   * The next `times` valid IDENTIFYs get no READY (nor GUILD_CREATE): the socket stays open and heartbeats are acked,
+   * but no session starts, like a gateway that never finishes the handshake. 0 stops withholding.
+   */
+  withholdReady(times: number): void {
+    if (!(Number.isInteger(times) || times === Infinity) || times < 0) throw new TypeError('withholdReady: times must be an integer >= 0 (or Infinity)');
+    this.readyToWithhold = times;
   }
 
   /** Asks every connected bot to reconnect (op 7); it should then RESUME. */
@@ -171,6 +184,11 @@ export class Gateway {
     const intents = d.intents;
     if (typeof intents !== 'number' || !Number.isInteger(intents) || intents < 0) return void ws.close(4013, 'Invalid intent(s).');
     if (!this.opts.privilegedIntentsEnabled && (intents & PRIVILEGED) !== 0) return void ws.close(4014, 'Disallowed intent(s).');
+    if (this.readyToWithhold > 0) {
+      this.readyToWithhold -= 1;
+      this.readyWithheld += 1;
+      return;
+    }
     const session: Session = { id: this.state.snowflake(), seq: 0, intents, log: [], ws };
     this.sessions.set(session.id, session);
     conn.session = session;

@@ -20,18 +20,21 @@ export interface ServerDeps extends World {
   faults: FaultStore;
   /** Aborted when the stand-in closes: cuts fault delays short. */
   closing?: AbortSignal;
+  /** The current signal that ends fault delays early (the calls then go on); see `endDelays()` on the stand-in. */
+  hurry?: () => AbortSignal;
 }
 
 /** route() result: destroy the connection without answering. */
 const RESET = Symbol('reset');
 
-/** Waits ms; false when the stand-in closed meanwhile. */
-async function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+/** Waits ms, or until `hurry` is aborted; false when the stand-in closed meanwhile. */
+async function pause(ms: number, closing: AbortSignal | undefined, hurry: AbortSignal | undefined): Promise<boolean> {
+  const signals = [closing, hurry].filter((x): x is AbortSignal => x !== undefined);
   try {
-    await sleep(ms, undefined, signal === undefined ? undefined : { signal });
+    await sleep(ms, undefined, signals.length > 0 ? { signal: AbortSignal.any(signals) } : undefined);
     return true;
   } catch {
-    return false;
+    return closing?.aborted !== true;
   }
 }
 
@@ -130,7 +133,7 @@ async function route(deps: ServerDeps, input: RouteInput): Promise<RestReply | t
     body: parsed.json,
   });
   if (fault) call.fault = fault.fault;
-  if (fault && fault.delayMs > 0 && !(await pause(fault.delayMs, deps.closing))) return RESET;
+  if (fault && fault.delayMs > 0 && !(await pause(fault.delayMs, deps.closing, deps.hurry?.()))) return RESET;
   if (fault?.reset === true) return RESET;
   if (fault?.response) return { status: fault.response.status, body: fault.response.body, headers: fault.response.headers };
   if (!input.inApi) throw fail.notFound();
