@@ -8,6 +8,7 @@ import { PROMPT_MAX_CHARS } from '../src/core/request.js';
 export const VIDEO_COMMAND = 'video';
 export const ANIMATE_COMMAND = 'Animate';
 export const ADMIN_COMMAND = 'video-admin';
+export const USAGE_COMMAND = 'video-usage';
 
 const enum T {
   Subcommand = 1,
@@ -78,5 +79,12 @@ export function discordCommands(cat: Catalogue, opts: { allowDms: boolean }) {
       },
     ],
   };
-  return [video, animate, admin];
+  const usage = {
+    type: CHAT_INPUT,
+    name: USAGE_COMMAND,
+    description: 'How many videos you have made today, against the daily limit',
+    contexts,
+    integration_types: [GUILD_INSTALL],
+  };
+  return [video, animate, admin, usage];
 }

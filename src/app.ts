@@ -26,9 +26,14 @@ import type { ProviderRegistry } from './providers/registry.js';
 import { configuredProviders, createRegisteredProviders, providerPreference, registerLabels, registryModels } from './providers/registry.js';
 import { openStore } from './store.js';
 import { createLimiter } from './core/submit-step.js';
+import { createPlaceSettings } from './usecases/place-settings.js';
+import { createVideoUseCases } from './usecases/video-use-cases.js';
+import type { VideoUseCases } from './usecases/video-use-cases.js';
 
 export interface App {
   service: JobService;
+  /** The use cases every platform adapter calls (start, again, cancel, delete, usage, settings). */
+  useCases: VideoUseCases;
   /** The shared keyv store (settings, platform bookkeeping). */
   kv: Keyv;
   /** Bounds users' image downloads across every platform (MAX_IMAGE_DOWNLOADS). */
@@ -125,6 +130,7 @@ export async function createApp(
   return {
     service,
     kv,
+    useCases: createVideoUseCases({ service, settings: createPlaceSettings(kv), catalogue }),
     imageDownloads: createLimiter(config.MAX_IMAGE_DOWNLOADS),
     catalogue,
     dispatcher,

@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   const resumed = await app.service.start();
   if (closing) return;
   const accepting = () => !closing;
-  discord?.wire({ service: app.service, catalogue: app.catalogue, kv: app.kv, accepting });
+  discord?.wire({ service: app.service, useCases: app.useCases, catalogue: app.catalogue, kv: app.kv, accepting });
   slack?.wire({ service: app.service, catalogue: app.catalogue, kv: app.kv, dispatcher: app.dispatcher, imageDownloads: app.imageDownloads, accepting });
   phase = 'running';
   kept = platforms.map((p) => keepConnected(p, logger));

@@ -39,13 +39,19 @@ export function admissionLimits(c: AdmissionConfig, place?: Place): AdmissionLim
 
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
+/** Every limit `u` has reached, most pressing first. */
+export function limitsReached(limits: AdmissionLimits, u: Usage): AdmissionLimit[] {
+  const hit: AdmissionLimit[] = [];
+  if (u.active >= limits.perUserActive) hit.push('user_active');
+  if (limits.perUserDaily !== undefined && u.today >= limits.perUserDaily) hit.push('user_daily');
+  if (limits.placeDaily !== undefined && u.todayInPlace >= limits.placeDaily) hit.push('place_daily');
+  if (limits.queueLength !== undefined && u.queueLength >= limits.queueLength) hit.push('queue_length');
+  return hit;
+}
+
 /** The limit `u` has reached, if any (a quick check before anything is posted or downloaded). */
 export function reachedLimit(limits: AdmissionLimits, u: Usage): AdmissionLimit | undefined {
-  if (u.active >= limits.perUserActive) return 'user_active';
-  if (limits.perUserDaily !== undefined && u.today >= limits.perUserDaily) return 'user_daily';
-  if (limits.placeDaily !== undefined && u.todayInPlace >= limits.placeDaily) return 'place_daily';
-  if (limits.queueLength !== undefined && u.queueLength >= limits.queueLength) return 'queue_length';
-  return undefined;
+  return limitsReached(limits, u)[0];
 }
 
 export function refusal(limit: AdmissionLimit, u: Usage, limits: AdmissionLimits, place?: Place): UserFacingError {

@@ -18,7 +18,7 @@ import type { InstanceIdentity } from './instance.js';
 import type { JobRecord } from './job.js';
 import { isFinal, utcDay } from './job.js';
 import { createJobRunner } from './job-runner.js';
-import type { JobStore } from './job-store.js';
+import type { AdmissionLimits, JobStore, Usage } from './job-store.js';
 import type { Logger } from './logger.js';
 import type { ChatSurface, SurfaceMessage, VideoFetcher, VideoProvider } from './ports.js';
 import { progressView, viewKey } from './progress.js';
@@ -117,6 +117,15 @@ export function createJobService(deps: JobServiceDeps) {
         log.error({ err, event: key }, 'could not record an incoming event');
         throw new UserFacingError('store_unavailable', STORE_DOWN);
       });
+    },
+
+    /** What one person has going and has made today (here and everywhere), with the limits that apply. */
+    async usage(s: { surface: string; requesterId: string; place?: Place }): Promise<{ usage: Usage; limits: AdmissionLimits }> {
+      const usage = await store.usage({ surface: s.surface, requesterId: s.requesterId, ...(s.place ? { place: s.place.key } : {}), day: utcDay(clock.now()) }).catch((err: unknown) => {
+        log.error({ err }, 'could not read usage');
+        throw new UserFacingError('store_unavailable', STORE_DOWN);
+      });
+      return { usage, limits: admissionLimits(config, s.place) };
     },
 
     /** Throws the refusal if this person has already reached a limit (a quick check; `submit` decides atomically). */

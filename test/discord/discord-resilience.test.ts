@@ -101,7 +101,7 @@ describe('/video-admin', () => {
       expect((answer.data as { flags: number }).flags & 64).toBe(64);
     }
     const show = admin('show');
-    expect(content(await w.discord.waitFor(() => w.discord.interactionResponses.get(show.id)))).toContain('**Daily limit per member:** none');
+    expect(content(await w.discord.waitFor(() => w.discord.interactionResponses.get(show.id)))).toContain('Daily limit per member: none');
     // Administrator implies Manage Server.
     const adminPerm = as(String(1 << 3), 'show');
     expect(content(await w.discord.waitFor(() => w.discord.interactionResponses.get(adminPerm.id)))).toContain('Video settings for this server');
@@ -129,7 +129,7 @@ describe('/video-admin', () => {
     expect(content(await w.discord.waitFor(() => w.discord.interactionResponses.get(clear.id)))).toContain('every channel');
 
     const model = admin('default-model', [{ name: 'model', type: STRING, value: 'pro' }]);
-    expect(content(await w.discord.waitFor(() => w.discord.interactionResponses.get(model.id)))).toContain('**Default model:** pro');
+    expect(content(await w.discord.waitFor(() => w.discord.interactionResponses.get(model.id)))).toContain('Default model: pro');
     const withDefault = await video([prompt('uses the server default')]);
     await w.discord.waitFor(() => videoFor(w, withDefault.messageId!), 20_000);
     expect(w.emulator.requests.filter((r) => r.method === 'POST').at(-1)!.body).toMatchObject({ model: 'bytedance/seedance-1-0-pro-t2v' });
@@ -171,7 +171,7 @@ describe('register-commands', () => {
         AIMLAPI_KEY: DEFAULT_AIMLAPI_KEY,
       },
     });
-    expect(stdout).toContain(`Registered 3 commands in server ${IDS.guild}: video, Animate, video-admin`);
+    expect(stdout).toContain(`Registered 4 commands in server ${IDS.guild}: video, Animate, video-admin, video-usage`);
     const cmds = w.discord.commands.guild.get(IDS.guild) as { name: string; options?: { name: string; choices?: { value: unknown }[] }[] }[];
     const videoCmd = cmds.find((c) => c.name === 'video')!;
     const opt = (n: string) => videoCmd.options!.find((o) => o.name === n)!;

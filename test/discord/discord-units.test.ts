@@ -4,8 +4,7 @@ import { imageFromAttachment, firstImage } from '../../src/surfaces/discord/disc
 import { bar, progressText, renderMessage } from '../../src/surfaces/discord/discord-format.js';
 import { buttonId, channelRef, dmRef, messageRef, parseButtonId, parseRef } from '../../src/surfaces/discord/discord-refs.js';
 import { discordIntents } from '../../src/surfaces/discord/discord-bot.js';
-import { GatewayIntentBits, PermissionsBitField } from 'discord.js';
-import { isModerator } from '../../src/surfaces/discord/discord-interactions.js';
+import { GatewayIntentBits } from 'discord.js';
 import { sampleMessages } from '../surfaces/chat-surface-contract.js';
 
 const hosts = ['cdn.discordapp.com', 'media.discordapp.net'];
@@ -78,14 +77,3 @@ describe('Discord intents', () => {
   });
 });
 
-describe('moderation scope', () => {
-  const manage = new PermissionsBitField(PermissionsBitField.Flags.ManageMessages);
-  const job = { meta: { guildId: 'g1' } };
-  it('Manage Messages moderates a job only in its own server, never from a DM or another server', () => {
-    expect(isModerator({ guildId: 'g1', memberPermissions: manage }, job)).toBe(true);
-    expect(isModerator({ guildId: 'g2', memberPermissions: manage }, job)).toBe(false);
-    expect(isModerator({ guildId: null, memberPermissions: null }, job)).toBe(false);
-    expect(isModerator({ guildId: 'g1', memberPermissions: new PermissionsBitField(0n) }, job)).toBe(false);
-    expect(isModerator({ guildId: 'g1', memberPermissions: manage }, { meta: {} })).toBe(false);
-  });
-});

@@ -1,65 +1,42 @@
 /**
- * /video-admin: per-server settings. The command's default_member_permissions
- * hides it from most members, but a server can override that, so the bot checks
- * Manage Server itself on the interaction's member permissions.
+ * /video-admin and /video-usage: Discord's subcommands mapped onto the use
+ * cases' admin settings and usage. The command's default_member_permissions
+ * hides /video-admin from most members, but a server can override that, so the
+ * rights come from the interaction's member permissions (discordActor).
  */
 import type { ChatInputCommandInteraction } from 'discord.js';
-import { MessageFlags, PermissionFlagsBits } from 'discord.js';
-import type { Catalogue } from '../../core/catalogue.js';
-import type { GuildSettings, GuildSettingsStore } from './guild-settings.js';
+import { MessageFlags } from 'discord.js';
+import type { AdminCommand, VideoUseCases } from '../../usecases/video-use-cases.js';
+import { describeSettings, describeUsage } from '../../usecases/video-use-cases.js';
+import { discordActor, discordWhere } from './discord-start-job.js';
 
-function describe(s: GuildSettings): string {
-  const channels = s.channels.length ? s.channels.map((c) => `<#${c}>`).join(', ') : 'every channel';
-  return [
-    `**Channels:** ${channels}`,
-    `**Daily limit per member:** ${s.dailyLimit > 0 ? s.dailyLimit : 'none'}`,
-    `**Default model:** ${s.defaultModel ?? 'bot default'}`,
-    `**Default resolution:** ${s.defaultResolution ?? 'bot default'}`,
-  ].join('\n');
+function command(i: ChatInputCommandInteraction): AdminCommand {
+  const o = i.options;
+  switch (o.getSubcommand()) {
+    case 'channel-add':
+      return { kind: 'channel-add', channel: o.getChannel('channel', true).id };
+    case 'channel-remove':
+      return { kind: 'channel-remove', channel: o.getChannel('channel', true).id };
+    case 'channels-clear':
+      return { kind: 'channels-clear' };
+    case 'daily-limit':
+      return { kind: 'daily-limit', limit: o.getInteger('limit', true) };
+    case 'default-model':
+      return { kind: 'default-model', model: o.getString('model', true) };
+    case 'default-resolution':
+      return { kind: 'default-resolution', resolution: o.getString('resolution', true) };
+    default:
+      return { kind: 'show' };
+  }
 }
 
-export async function handleAdmin(i: ChatInputCommandInteraction, store: GuildSettingsStore, catalogue: Catalogue): Promise<void> {
-  if (!i.guildId) {
-    await i.reply({ content: 'Settings apply to a server; use this command there.', flags: MessageFlags.Ephemeral });
-    return;
-  }
-  if (!i.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
-    await i.reply({ content: "⚠️ Changing the bot's settings needs the **Manage Server** permission in this server.", flags: MessageFlags.Ephemeral });
-    return;
-  }
-  const current = await store.get(i.guildId);
-  let next = current;
-  switch (i.options.getSubcommand()) {
-    case 'channel-add': {
-      const id = i.options.getChannel('channel', true).id;
-      next = await store.update(i.guildId, { channels: [...new Set([...current.channels, id])] });
-      break;
-    }
-    case 'channel-remove': {
-      const id = i.options.getChannel('channel', true).id;
-      next = await store.update(i.guildId, { channels: current.channels.filter((c) => c !== id) });
-      break;
-    }
-    case 'channels-clear':
-      next = await store.update(i.guildId, { channels: [] });
-      break;
-    case 'daily-limit':
-      next = await store.update(i.guildId, { dailyLimit: i.options.getInteger('limit', true) });
-      break;
-    case 'default-model': {
-      const model = i.options.getString('model', true);
-      if (!catalogue.aliases().includes(model)) {
-        await i.reply({ content: `⚠️ Unknown model "${model}"; choose ${catalogue.aliases().join(' or ')}.`, flags: MessageFlags.Ephemeral });
-        return;
-      }
-      next = await store.update(i.guildId, { defaultModel: model });
-      break;
-    }
-    case 'default-resolution':
-      next = await store.update(i.guildId, { defaultResolution: i.options.getString('resolution', true) });
-      break;
-    default:
-      break;
-  }
-  await i.reply({ content: `Video settings for this server:\n${describe(next)}`, flags: MessageFlags.Ephemeral });
+export async function handleAdmin(i: ChatInputCommandInteraction, useCases: VideoUseCases): Promise<void> {
+  const where = discordWhere(i.guildId, i.channelId);
+  const settings = await useCases.admin(discordActor(i), where, command(i));
+  await i.reply({ content: describeSettings(settings, where.place?.label ?? 'this server'), flags: MessageFlags.Ephemeral });
+}
+
+export async function handleUsage(i: ChatInputCommandInteraction, useCases: VideoUseCases): Promise<void> {
+  const usage = await useCases.usage(discordActor(i), discordWhere(i.guildId, i.channelId));
+  await i.reply({ content: describeUsage(usage), flags: MessageFlags.Ephemeral });
 }

@@ -21,7 +21,7 @@ import { within } from '../../platform-connection.js';
 import { createInteractionHandler } from './discord-interactions.js';
 import { createMessageHandler } from './discord-messages.js';
 import { createDiscordSurface } from './discord-surface.js';
-import { createGuildSettings } from './guild-settings.js';
+import type { VideoUseCases } from '../../usecases/video-use-cases.js';
 
 /** Intents the bot asks for. Message Content is privileged and only requested when configured. */
 export function discordIntents(messageContent: boolean): GatewayIntentBits[] {
@@ -38,7 +38,7 @@ export interface DiscordBot {
   /** Built once the store is open; the core posts and edits through it. */
   surface(kv: Keyv): ChatSurface;
   /** Registers the event handlers (once). `accepting` turns new requests away while shutting down. */
-  wire(deps: { service: JobService; catalogue: Catalogue; kv: Keyv; accepting: () => boolean }): void;
+  wire(deps: { service: JobService; useCases: VideoUseCases; catalogue: Catalogue; kv: Keyv; accepting: () => boolean }): void;
   connection: PlatformConnection;
 }
 
@@ -81,10 +81,10 @@ export function createDiscordBot(config: Config, logger: Logger): DiscordBot {
         allowDms: config.DISCORD_ALLOW_DMS,
         guildTier: (id) => client.guilds.cache.get(id)?.premiumTier,
       }),
-    wire({ service, catalogue, kv, accepting }) {
+    wire({ service, useCases, catalogue, kv, accepting }) {
       const shared = {
         service,
-        settings: createGuildSettings(kv),
+        useCases,
         rest,
         logger: log,
         threadPerVideo: config.DISCORD_THREAD_PER_VIDEO,

@@ -10,19 +10,19 @@ import type {
   MessageContextMenuCommandInteraction,
   ModalSubmitInteraction,
 } from 'discord.js';
-import { MessageFlags, PermissionFlagsBits, Routes } from 'discord.js';
-import { ADMIN_COMMAND, ANIMATE_COMMAND, VIDEO_COMMAND } from '../../../commands/discord-commands.js';
+import { MessageFlags, Routes } from 'discord.js';
+import { ADMIN_COMMAND, ANIMATE_COMMAND, USAGE_COMMAND, VIDEO_COMMAND } from '../../../commands/discord-commands.js';
 import type { Catalogue } from '../../core/catalogue.js';
 import { UserFacingError, userMessageFor } from '../../core/errors.js';
 import type { JobRecord } from '../../core/job.js';
 import type { GenerationInput, ImageInput } from '../../core/request.js';
-import { PROMPT_MAX_CHARS, inputFromRequest } from '../../core/request.js';
-import { handleAdmin } from './discord-admin.js';
+import { PROMPT_MAX_CHARS } from '../../core/request.js';
+import { handleAdmin, handleUsage } from './discord-admin.js';
 import { errorText } from './discord-format.js';
 import { attachmentFacts, firstImage, imageFromAttachment } from './discord-input.js';
 import { parseButtonId } from './discord-refs.js';
 import type { StartContext, StartDeps } from './discord-start-job.js';
-import { RESTARTING, startJob } from './discord-start-job.js';
+import { RESTARTING, discordActor, discordWhere, startJob } from './discord-start-job.js';
 
 export interface InteractionDeps extends StartDeps {
   catalogue: Catalogue;
@@ -33,16 +33,6 @@ export interface InteractionDeps extends StartDeps {
 type Repliable = ChatInputCommandInteraction | ModalSubmitInteraction | ButtonInteraction;
 
 const ANIMATE_TTL_MS = 15 * 60_000;
-
-/**
- * A moderator of this job: Manage Messages in the job's own server, read from the
- * interaction's member permissions (the bot checks; a server can override what the
- * Discord client shows). Nobody moderates a job from another server or a DM.
- */
-export function isModerator(i: Pick<Interaction, 'guildId' | 'memberPermissions'>, job: Pick<JobRecord, 'meta'>): boolean {
-  if (!i.guildId || !job.meta.guildId || job.meta.guildId !== i.guildId) return false;
-  return Boolean(i.memberPermissions?.has(PermissionFlagsBits.ManageMessages));
-}
 
 function attachmentLimit(i: Interaction): number | undefined {
   const v = (i as unknown as { attachmentSizeLimit?: number }).attachmentSizeLimit;
@@ -56,13 +46,13 @@ export function createInteractionHandler(d: InteractionDeps) {
 
   function context(i: Repliable, input: GenerationInput): StartContext {
     const channel = i.channel;
+    const parentId = channel && 'isThread' in channel && channel.isThread() ? channel.parentId : null;
     return {
       input,
-      userId: i.user.id,
-      userName: i.user.username,
+      actor: discordActor(i),
+      where: discordWhere(i.guildId, i.channelId!, parentId),
       guildId: i.guildId,
       channelId: i.channelId!,
-      parentId: channel && 'isThread' in channel && channel.isThread() ? channel.parentId : null,
       uploadLimit: attachmentLimit(i),
       async respond(content) {
         const res = await i.reply({ content, allowedMentions: { parse: [] }, withResponse: true });
@@ -137,18 +127,8 @@ export function createInteractionHandler(d: InteractionDeps) {
     };
   }
 
-  async function jobFor(jobId: string): Promise<JobRecord> {
-    const job = await d.service.get(jobId);
-    if (!job) throw new UserFacingError('not_found', 'That video is no longer known to the bot.');
-    return job;
-  }
-
-  function rerunInput(job: JobRecord, prompt?: string): GenerationInput {
-    const alias = d.catalogue.byId(job.request.modelId)?.alias ?? 'lite';
-    const input = inputFromRequest(job.request, alias, prompt ? { prompt } : {});
-    if (!input) throw new UserFacingError('not_repeatable', "This video's image wasn't kept, so it can't be made again.");
-    return input;
-  }
+  const jobFor = (jobId: string): Promise<JobRecord> => d.useCases.jobFor(jobId);
+  const rerunInput = (job: JobRecord, prompt?: string): GenerationInput => d.useCases.again(job, prompt);
 
   async function onModal(i: ModalSubmitInteraction) {
     const prompt = i.fields.getTextInputValue('prompt');
@@ -166,29 +146,30 @@ export function createInteractionHandler(d: InteractionDeps) {
   async function onButton(i: ButtonInteraction) {
     const parsed = parseButtonId(i.customId);
     if (!parsed) return;
-    const job = await jobFor(parsed.jobId);
-    const mine = job.requester.id === i.user.id;
-    const moderator = isModerator(i, job);
+    const actor = discordActor(i);
+    const where = discordWhere(i.guildId, i.channelId);
     switch (parsed.action) {
       case 'cancel':
-        if (!mine && !moderator) throw new UserFacingError('forbidden', 'Only the person who asked for this video, or someone with Manage Messages in this server, can cancel it.');
+        await d.useCases.authorize(actor, where, parsed.jobId);
         // Answer inside Discord's 3 s first: cancelling edits the progress message over REST.
         await i.deferReply({ flags: MessageFlags.Ephemeral });
-        await d.service.cancel(job.id, { id: i.user.id, force: moderator });
+        await d.useCases.cancel(actor, where, parsed.jobId);
         await i.editReply({ content: 'Stopped. The provider may still finish the job and charge for it.' });
         return;
       case 'delete':
-        if (!mine && !moderator) throw new UserFacingError('forbidden', 'Only the person who asked for this video, or someone with Manage Messages in this server, can delete it.');
+        await d.useCases.authorize(actor, where, parsed.jobId);
         await i.deferReply({ flags: MessageFlags.Ephemeral });
         await d.rest.delete(Routes.channelMessage(i.channelId, i.message.id));
         await i.editReply({ content: 'Deleted.' });
         return;
       case 'reroll':
-        await startJob(d, context(i, rerunInput(job)));
+        await startJob(d, context(i, rerunInput(await jobFor(parsed.jobId))));
         return;
-      case 'again':
+      case 'again': {
+        const job = await jobFor(parsed.jobId);
         await i.showModal(promptModal(`sd:again:${job.id}`, 'Animate again', job.request.prompt));
         return;
+      }
     }
   }
 
@@ -204,7 +185,8 @@ export function createInteractionHandler(d: InteractionDeps) {
       if (!(await d.service.firstDelivery(`discord:interaction:${i.id}`))) return;
       if (i.isChatInputCommand()) {
         if (i.commandName === VIDEO_COMMAND) await onVideo(i);
-        else if (i.commandName === ADMIN_COMMAND) await handleAdmin(i, d.settings, d.catalogue);
+        else if (i.commandName === ADMIN_COMMAND) await handleAdmin(i, d.useCases);
+        else if (i.commandName === USAGE_COMMAND) await handleUsage(i, d.useCases);
       } else if (i.isMessageContextMenuCommand() && i.commandName === ANIMATE_COMMAND) await onAnimateCommand(i);
       else if (i.isModalSubmit()) await onModal(i);
       else if (i.isButton()) await onButton(i);

@@ -16,12 +16,11 @@ import type { Catalogue } from '../../core/catalogue.js';
 import { UserFacingError, userMessageFor } from '../../core/errors.js';
 import type { JobRecord } from '../../core/job.js';
 import type { GenerationInput } from '../../core/request.js';
-import { inputFromRequest } from '../../core/request.js';
 import { parseInlineFlags } from '../common/inline-flags.js';
 import { errorText } from './discord-format.js';
 import { attachmentFacts, firstImage, imageFromAttachment } from './discord-input.js';
 import type { StartDeps } from './discord-start-job.js';
-import { RESTARTING, startJob } from './discord-start-job.js';
+import { RESTARTING, discordActor, discordWhere, startJob } from './discord-start-job.js';
 import { jobOfMessage } from './discord-surface.js';
 import type Keyv from 'keyv';
 
@@ -51,10 +50,7 @@ export function createMessageHandler(d: MessageDeps) {
     const attachment = firstImage([...m.attachments.values()].map(attachmentFacts));
     const image = attachment ? imageFromAttachment(attachment, 'image', d.cdnHosts) : undefined;
     if (previous && !image) {
-      const alias = d.catalogue.byId(previous.request.modelId)?.alias ?? 'lite';
-      const base = inputFromRequest(previous.request, alias, parsed.prompt ? { prompt: parsed.prompt } : {});
-      if (!base) throw new UserFacingError('not_repeatable', "That video's image wasn't kept, so I can't continue from it. Attach the image again.");
-      return { ...base, ...parsed.options };
+      return { ...d.useCases.again(previous, parsed.prompt || undefined), ...parsed.options };
     }
     if (!parsed.prompt && !image) return undefined;
     return { prompt: parsed.prompt, ...parsed.options, ...(image ? { image } : {}) };
@@ -97,11 +93,10 @@ export function createMessageHandler(d: MessageDeps) {
       }
       await startJob(d, {
         input,
-        userId: m.author.id,
-        userName: m.author.username,
+        actor: discordActor(m),
+        where: discordWhere(m.guildId, m.channelId, m.channel.isThread() ? m.channel.parentId : null),
         guildId: m.guildId,
         channelId: m.channelId,
-        parentId: m.channel.isThread() ? m.channel.parentId : null,
         async respond(content) {
           const sent = await m.reply({ content, allowedMentions: { parse: [], repliedUser: false } });
           return { channelId: sent.channelId, messageId: sent.id };

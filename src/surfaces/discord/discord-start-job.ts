@@ -1,26 +1,25 @@
 /**
- * The one path every Discord way in takes to start a video: guild rules, validation,
- * limits, then the progress message, then the core. Nothing is submitted unless
- * every check passes, and every refusal is a specific message.
+ * Discord's side of starting a video: who is asking and where (as the use cases
+ * need it), and how the first progress message is posted. Every rule (allowed
+ * channels, limits, defaults, validation) is the use cases' (src/usecases/).
  */
-import type { JobService } from '../../core/job-service.js';
+import type { Interaction, Message } from 'discord.js';
+import { PermissionFlagsBits, Routes } from 'discord.js';
+import type { REST } from '@discordjs/rest';
 import { UserFacingError, userMessageFor } from '../../core/errors.js';
+import type { JobService } from '../../core/job-service.js';
 import type { Logger } from '../../core/logger.js';
 import type { GenerationInput } from '../../core/request.js';
-import type { REST } from '@discordjs/rest';
-import { Routes } from 'discord.js';
+import type { Actor, VideoUseCases, Where } from '../../usecases/video-use-cases.js';
 import { quotePrompt } from '../common/format.js';
 import { DISCORD, channelRef, messageRef } from './discord-refs.js';
-import type { GuildSettingsStore } from './guild-settings.js';
 
 export interface StartContext {
   input: GenerationInput;
-  userId: string;
-  userName?: string;
+  actor: Actor;
+  where: Where;
   guildId: string | null;
   channelId: string;
-  /** Parent channel when started inside a thread. */
-  parentId?: string | null;
   /** From the interaction, when there is one. */
   uploadLimit?: number;
   /** Posts the first progress message (as the interaction reply or a message reply). */
@@ -31,7 +30,7 @@ export interface StartContext {
 
 export interface StartDeps {
   service: JobService;
-  settings: GuildSettingsStore;
+  useCases: VideoUseCases;
   rest: REST;
   logger: Logger;
   threadPerVideo: boolean;
@@ -41,44 +40,46 @@ export interface StartDeps {
 
 export const RESTARTING = '⏳ The bot is restarting. Nothing was started; try again in a few seconds.';
 
-export async function startJob(d: StartDeps, c: StartContext): Promise<string | undefined> {
-  let settings;
-  try {
-    settings = await d.settings.get(c.guildId);
-  } catch (err) {
-    d.logger.error({ err }, 'could not read the server settings');
-    await c.refuse("The bot couldn't read this server's settings just now, so nothing was started. Try again in a minute.");
-    return undefined;
-  }
-  if (c.guildId && settings.channels.length && !settings.channels.includes(c.channelId) && !(c.parentId && settings.channels.includes(c.parentId))) {
-    await c.refuse(`Videos can be made in ${settings.channels.map((id) => `<#${id}>`).join(', ')}.`);
-    return undefined;
-  }
-  const input: GenerationInput = {
-    ...c.input,
-    model: c.input.model ?? settings.defaultModel,
-    resolution: c.input.resolution ?? settings.defaultResolution,
+/** The place key of a server (settings and daily limits are kept under it). */
+export const guildPlace = (guildId: string) => ({ key: `${DISCORD}:guild:${guildId}`, label: 'this server' });
+
+/** Who is asking, with the rights the interaction's member permissions give them in this server. */
+export function discordActor(source: Interaction | Message): Actor {
+  const user = 'user' in source && source.user ? source.user : (source as Message).author;
+  const perms = 'memberPermissions' in source ? source.memberPermissions : (source as Message).member?.permissions;
+  const inGuild = Boolean(source.guildId);
+  return {
+    surface: DISCORD,
+    userId: user.id,
+    userName: user.username,
+    canModerate: async () => inGuild && Boolean(perms?.has(PermissionFlagsBits.ManageMessages)),
+    canAdminister: async () => inGuild && Boolean(perms?.has(PermissionFlagsBits.ManageGuild)),
+    adminRight: 'the **Manage Server** permission',
   };
-  const place = c.guildId ? { key: `${DISCORD}:guild:${c.guildId}`, dailyLimit: settings.dailyLimit, label: 'this server' } : undefined;
+}
+
+/** Where: the server (if any), the channel, and a thread's parent. */
+export function discordWhere(guildId: string | null, channelId: string, parentId?: string | null): Where {
+  return { ...(guildId ? { place: guildPlace(guildId) } : {}), channelId, ...(parentId ? { parentId } : {}) };
+}
+
+export async function startJob(d: StartDeps, c: StartContext): Promise<string | undefined> {
   let announced = false;
   try {
-    d.service.validate(input);
-    await d.service.checkAdmission({ surface: DISCORD, requesterId: c.userId, ...(place ? { place } : {}) });
-    const { job } = await d.service.submit({
-      input,
-      surface: DISCORD,
+    const job = await d.useCases.start({
+      actor: c.actor,
+      where: c.where,
+      input: c.input,
       conversation: channelRef(c.channelId),
-      requester: { id: c.userId, ...(c.userName ? { name: c.userName } : {}) },
       meta: { ...(c.guildId ? { guildId: c.guildId } : {}), ...(c.uploadLimit ? { uploadLimit: String(c.uploadLimit) } : {}) },
-      ...(place ? { place } : {}),
       // Posted only once the job is admitted: a refusal stays private and nothing is left behind.
-      announce: async () => {
-        const first = await c.respond(`⏳ **Starting…**\n${quotePrompt(input.prompt)}`);
+      announce: async (job) => {
+        const first = await c.respond(`⏳ **Starting…**\n${quotePrompt(job.request.prompt)}`);
         announced = true;
         let conversation = channelRef(first.channelId, first.messageId);
-        if (d.threadPerVideo && c.guildId && !c.parentId) {
+        if (d.threadPerVideo && c.guildId && !c.where.parentId) {
           try {
-            const name = input.prompt.replace(/\s+/g, ' ').slice(0, 90) || 'video';
+            const name = job.request.prompt.replace(/\s+/g, ' ').slice(0, 90) || 'video';
             const thread = (await d.rest.post(Routes.threads(first.channelId, first.messageId), { body: { name, auto_archive_duration: 1440 } })) as { id: string };
             conversation = channelRef(thread.id);
           } catch (err) {
