@@ -20,22 +20,32 @@ const enum T {
 }
 const CHAT_INPUT = 1;
 const MESSAGE = 3;
+/** Interaction contexts: a server, the bot's DM, a DM or group DM between users. */
 const GUILD = 0;
 const BOT_DM = 1;
+const PRIVATE_CHANNEL = 2;
+/** Installs: to a server (the bot joins it), to a user (the commands follow them, the bot joins nothing). */
 const GUILD_INSTALL = 0;
+const USER_INSTALL = 1;
 const MANAGE_GUILD = String(1 << 5);
 
 const choices = <V extends string | number>(values: readonly V[], name: (v: V) => string = String) => values.map((v) => ({ name: name(v), value: v }));
 
+/**
+ * /video, Apps > Animate and /video-usage work wherever the app is installed, to a server or to a user
+ * (where the bot isn't in the channel it answers through the interaction, see discord-reach.ts); DMs and
+ * private channels only with DISCORD_ALLOW_DMS. /video-admin is for servers that installed the bot.
+ */
 export function discordCommands(cat: Catalogue, opts: { allowDms: boolean }) {
-  const contexts = opts.allowDms ? [GUILD, BOT_DM] : [GUILD];
+  const contexts = opts.allowDms ? [GUILD, BOT_DM, PRIVATE_CHANNEL] : [GUILD];
+  const integration_types = [GUILD_INSTALL, USER_INSTALL];
   const seeds = cat.models.map((m) => m.seed);
   const video = {
     type: CHAT_INPUT,
     name: VIDEO_COMMAND,
     description: 'Make a short video from a prompt, or animate an image',
     contexts,
-    integration_types: [GUILD_INSTALL],
+    integration_types,
     options: [
       { type: T.String, name: 'prompt', description: 'What happens in the video', required: true, max_length: PROMPT_MAX_CHARS },
       { type: T.Attachment, name: 'image', description: 'First frame: animates this image (image-to-video)' },
@@ -56,7 +66,7 @@ export function discordCommands(cat: Catalogue, opts: { allowDms: boolean }) {
       { type: T.Boolean, name: 'fixed_camera', description: 'Keep the camera still' },
     ],
   };
-  const animate = { type: MESSAGE, name: ANIMATE_COMMAND, contexts, integration_types: [GUILD_INSTALL] };
+  const animate = { type: MESSAGE, name: ANIMATE_COMMAND, contexts, integration_types };
   const admin = {
     type: CHAT_INPUT,
     name: ADMIN_COMMAND,
@@ -84,7 +94,7 @@ export function discordCommands(cat: Catalogue, opts: { allowDms: boolean }) {
     name: USAGE_COMMAND,
     description: 'How many videos you have made today, against the daily limit',
     contexts,
-    integration_types: [GUILD_INSTALL],
+    integration_types,
   };
   return [video, animate, admin, usage];
 }

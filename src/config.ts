@@ -65,6 +65,8 @@ export const baseConfigSchema = z
     DISCORD_MESSAGE_CONTENT: bool(false),
     DISCORD_ALLOW_DMS: bool(true),
     DISCORD_PROGRESS_INTERVAL_MS: int(5000, 200, 60_000),
+    /** How long an interaction token works (Discord: 15 minutes). Only lower it to test jobs that outlive one. */
+    DISCORD_INTERACTION_TOKEN_TTL_S: int(900, 1, 900),
 
     SLACK_BOT_TOKEN: str(),
     /** Socket Mode (no public URL needed): an app-level token with connections:write. */

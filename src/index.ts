@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   if (closing) return;
   const accepting = () => !closing;
   discord?.wire({ service: app.service, useCases: app.useCases, catalogue: app.catalogue, kv: app.kv, accepting });
-  slack?.wire({ service: app.service, catalogue: app.catalogue, kv: app.kv, dispatcher: app.dispatcher, imageDownloads: app.imageDownloads, accepting });
+  slack?.wire({ service: app.service, useCases: app.useCases, catalogue: app.catalogue, kv: app.kv, dispatcher: app.dispatcher, imageDownloads: app.imageDownloads, accepting });
   phase = 'running';
   kept = platforms.map((p) => keepConnected(p, logger));
   const first = await Promise.all(kept.map((k) => k.firstAttempt));

@@ -238,6 +238,8 @@ export function createJobService(deps: JobServiceDeps) {
     },
 
     get: async (id: string): Promise<JobRecord | undefined> => live.get(id)?.job ?? store.get(id),
+    /** One person's most recent jobs on a surface, newest first. */
+    recent: (surface: string, requesterId: string, limit = 5): Promise<JobRecord[]> => store.recent({ surface, requesterId, limit }),
     activeCount: () => live.size,
     queuePosition: (id: string) => queue.position(id),
 

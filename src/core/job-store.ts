@@ -68,6 +68,8 @@ export interface JobStore {
    * no owner, an owner in `deadOwners`, or an owner without a fresh lease. Atomic; returns them.
    */
   claimOrphans(q: { surfaces: readonly string[]; self: string; now: number; deadOwners: readonly string[]; limit: number }): Promise<JobRecord[]>;
+  /** One person's most recent jobs (any status), newest first. */
+  recent(q: { surface: string; requesterId: string; limit: number }): Promise<JobRecord[]>;
   /** Ids of unfinished jobs of a surface (any owner). */
   activeIds(surface: string): Promise<string[]>;
   putLease(lease: InstanceLease): Promise<void>;

@@ -75,6 +75,10 @@ export function createMemoryJobStore(): JobStore {
       }
       return out;
     },
+    async recent(q) {
+      const user = `${q.surface}:${q.requesterId}`;
+      return [...jobs.values()].filter((j) => userKeyOf(j) === user).sort((a, b) => b.createdAt - a.createdAt).slice(0, q.limit).map(copy);
+    },
     async activeIds(surface) {
       return [...jobs.values()].filter((j) => j.surface === surface && !isFinal(j.status)).sort((a, b) => a.createdAt - b.createdAt).map((j) => j.id);
     },

@@ -101,6 +101,7 @@ const SCHEMA = [
   'CREATE INDEX IF NOT EXISTS sd_jobs_user_day ON sd_jobs(user_key, day, place_key) WHERE counted = 1',
   "CREATE INDEX IF NOT EXISTS sd_jobs_queued ON sd_jobs(created_at) WHERE status = 'queued'",
   'CREATE INDEX IF NOT EXISTS sd_jobs_active ON sd_jobs(surface, owner) WHERE active = 1',
+  'CREATE INDEX IF NOT EXISTS sd_jobs_user_recent ON sd_jobs(user_key, created_at)',
   // The queue length, kept by triggers in the same statement as each change, so admission
   // reads one row instead of counting the queue.
   'CREATE TABLE IF NOT EXISTS sd_counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL)',
@@ -331,6 +332,11 @@ export async function createSqliteJobStore(sql: SqlRunner): Promise<JobStore> {
         q.self, q.now, JSON.stringify(q.surfaces), JSON.stringify(q.deadOwners), q.limit,
       );
       return rows.map(fromRow).sort((a, b) => a.createdAt - b.createdAt);
+    },
+
+    async recent(q) {
+      const rows = await query('SELECT version, owner, body FROM sd_jobs WHERE user_key = ? ORDER BY created_at DESC LIMIT ?', `${q.surface}:${q.requesterId}`, q.limit);
+      return rows.map(fromRow);
     },
 
     async activeIds(surface) {

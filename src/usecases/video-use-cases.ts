@@ -45,6 +45,8 @@ export interface Where {
   channelId: string;
   /** The parent channel, when asked in a thread. */
   parentId?: string | null;
+  /** A direct message inside the place: its limits apply, its channel list does not. */
+  dm?: boolean;
 }
 
 export interface StartRequest {
@@ -122,7 +124,7 @@ export function createVideoUseCases(d: UseCaseDeps) {
   const CHECKS: Record<CheckName, (c: CheckContext) => Promise<void>> = {
     async channelAllowed(c) {
       const allowed = c.settings.channels;
-      if (!c.where.place || !allowed.length) return;
+      if (!c.where.place || c.where.dm || !allowed.length) return;
       if (allowed.includes(c.where.channelId) || (c.where.parentId && allowed.includes(c.where.parentId))) return;
       throw new UserFacingError('channel_not_allowed', `Videos can be made in ${allowed.map((id) => `<#${id}>`).join(', ')}.`);
     },

@@ -476,6 +476,18 @@ describe.each(implementations)('job store contract: %s', (_name, open) => {
     });
   });
 
+  describe('recent', () => {
+    it("lists one person's jobs on one surface, newest first, up to the limit", async () => {
+      const a = job({ requester: { id: 'u7' } });
+      const b = job({ requester: { id: 'u7' }, status: 'queued' });
+      const c = job({ requester: { id: 'u7' } });
+      for (const j of [a, b, c, job({ requester: { id: 'u8' } }), job({ requester: { id: 'u7' }, surface: 'slack' })]) await store.admit(j, roomy);
+      expect((await store.recent({ surface: 'discord', requesterId: 'u7', limit: 2 })).map((j) => j.id)).toEqual([c.id, b.id]);
+      expect((await store.recent({ surface: 'discord', requesterId: 'u7', limit: 10 })).map((j) => j.id)).toEqual([c.id, b.id, a.id]);
+      expect(await store.recent({ surface: 'discord', requesterId: 'nobody', limit: 5 })).toEqual([]);
+    });
+  });
+
   describe('claimEvent', () => {
     it('is true once per key until it expires, then claimable again', async () => {
       expect(await store.claimEvent('discord:message:1', T0, T0 + HOUR)).toBe(true);

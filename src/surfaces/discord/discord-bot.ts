@@ -80,6 +80,8 @@ export function createDiscordBot(config: Config, logger: Logger): DiscordBot {
         progressIntervalMs: config.DISCORD_PROGRESS_INTERVAL_MS,
         allowDms: config.DISCORD_ALLOW_DMS,
         guildTier: (id) => client.guilds.cache.get(id)?.premiumTier,
+        interactionTokenTtlMs: config.DISCORD_INTERACTION_TOKEN_TTL_S * 1000,
+        logger: log,
       }),
     wire({ service, useCases, catalogue, kv, accepting }) {
       const shared = {
@@ -90,6 +92,7 @@ export function createDiscordBot(config: Config, logger: Logger): DiscordBot {
         threadPerVideo: config.DISCORD_THREAD_PER_VIDEO,
         catalogue,
         cdnHosts: config.DISCORD_CDN_HOSTS,
+        interactionTokenTtlMs: config.DISCORD_INTERACTION_TOKEN_TTL_S * 1000,
         accepting,
       };
       const onInteraction = createInteractionHandler(shared);

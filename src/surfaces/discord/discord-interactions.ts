@@ -20,14 +20,18 @@ import { PROMPT_MAX_CHARS } from '../../core/request.js';
 import { handleAdmin, handleUsage } from './discord-admin.js';
 import { errorText } from './discord-format.js';
 import { attachmentFacts, firstImage, imageFromAttachment } from './discord-input.js';
+import { interactionReach } from './discord-reach.js';
 import { parseButtonId } from './discord-refs.js';
 import type { StartContext, StartDeps } from './discord-start-job.js';
+import { INTERACTION_TOKEN_TTL_MS } from './discord-surface.js';
 import { RESTARTING, discordActor, discordWhere, startJob } from './discord-start-job.js';
 
 export interface InteractionDeps extends StartDeps {
   catalogue: Catalogue;
   cdnHosts: readonly string[];
   now?: () => number;
+  /** How long an interaction token lasts (Discord: 15 minutes; DISCORD_INTERACTION_TOKEN_TTL_S). */
+  interactionTokenTtlMs?: number;
 }
 
 type Repliable = ChatInputCommandInteraction | ModalSubmitInteraction | ButtonInteraction;
@@ -44,9 +48,13 @@ export function createInteractionHandler(d: InteractionDeps) {
   /** Images waiting for their Animate modal to be submitted. */
   const pendingAnimate = new Map<string, { image: ImageInput; expires: number }>();
 
+  const tokenTtlMs = d.interactionTokenTtlMs ?? INTERACTION_TOKEN_TTL_MS;
+
   function context(i: Repliable, input: GenerationInput): StartContext {
     const channel = i.channel;
     const parentId = channel && 'isThread' in channel && channel.isThread() ? channel.parentId : null;
+    const reach = interactionReach(i);
+    if (reach.via === 'webhook') d.logger.info({ interaction: i.id, reason: reach.reason }, 'the bot is not in this channel; answering through the interaction webhook');
     return {
       input,
       actor: discordActor(i),
@@ -54,6 +62,8 @@ export function createInteractionHandler(d: InteractionDeps) {
       guildId: i.guildId,
       channelId: i.channelId!,
       uploadLimit: attachmentLimit(i),
+      // The token counts from the interaction (Discord's clock); never later than now by ours.
+      ...(reach.via === 'webhook' ? { hook: { appId: i.applicationId, token: i.token, expiresAt: Math.min(i.createdTimestamp, now()) + tokenTtlMs } } : {}),
       async respond(content) {
         const res = await i.reply({ content, allowedMentions: { parse: [] }, withResponse: true });
         const message = res.resource?.message;
@@ -158,6 +168,13 @@ export function createInteractionHandler(d: InteractionDeps) {
         return;
       case 'delete':
         await d.useCases.authorize(actor, where, parsed.jobId);
+        if (interactionReach(i).via === 'webhook') {
+          // No channel API here; a button interaction's @original is the message the button is on.
+          await i.deferUpdate();
+          await i.deleteReply();
+          await i.followUp({ content: 'Deleted.', flags: MessageFlags.Ephemeral });
+          return;
+        }
         await i.deferReply({ flags: MessageFlags.Ephemeral });
         await d.rest.delete(Routes.channelMessage(i.channelId, i.message.id));
         await i.editReply({ content: 'Deleted.' });

@@ -12,7 +12,15 @@ import type { Logger } from '../../core/logger.js';
 import type { GenerationInput } from '../../core/request.js';
 import type { Actor, VideoUseCases, Where } from '../../usecases/video-use-cases.js';
 import { quotePrompt } from '../common/format.js';
-import { DISCORD, channelRef, messageRef } from './discord-refs.js';
+import { DISCORD, channelRef, hookRef, messageRef } from './discord-refs.js';
+
+/** An interaction's webhook, for where the bot is not in the channel (see discord-reach.ts). */
+export interface InteractionHook {
+  appId: string;
+  token: string;
+  /** When the token stops working (ms since the epoch). */
+  expiresAt: number;
+}
 
 export interface StartContext {
   input: GenerationInput;
@@ -22,6 +30,11 @@ export interface StartContext {
   channelId: string;
   /** From the interaction, when there is one. */
   uploadLimit?: number;
+  /**
+   * Set when the bot can't use the channel API here: the first response is the progress
+   * message and results are follow-ups on this webhook (no thread is opened).
+   */
+  hook?: InteractionHook;
   /** Posts the first progress message (as the interaction reply or a message reply). */
   respond(content: string): Promise<{ channelId: string; messageId: string }>;
   /** Tells the user why nothing was started (ephemeral where possible). */
@@ -65,17 +78,19 @@ export function discordWhere(guildId: string | null, channelId: string, parentId
 
 export async function startJob(d: StartDeps, c: StartContext): Promise<string | undefined> {
   let announced = false;
+  const hook = c.hook ? { ...c.hook, userId: c.actor.userId } : undefined;
   try {
     const job = await d.useCases.start({
       actor: c.actor,
       where: c.where,
       input: c.input,
-      conversation: channelRef(c.channelId),
+      conversation: hook ? hookRef(hook) : channelRef(c.channelId),
       meta: { ...(c.guildId ? { guildId: c.guildId } : {}), ...(c.uploadLimit ? { uploadLimit: String(c.uploadLimit) } : {}) },
       // Posted only once the job is admitted: a refusal stays private and nothing is left behind.
       announce: async (job) => {
         const first = await c.respond(`⏳ **Starting…**\n${quotePrompt(job.request.prompt)}`);
         announced = true;
+        if (hook) return { progressMessage: hookRef({ ...hook, messageId: '@original' }), conversation: hookRef(hook) };
         let conversation = channelRef(first.channelId, first.messageId);
         if (d.threadPerVideo && c.guildId && !c.where.parentId) {
           try {

@@ -2,22 +2,49 @@
  * Discord as a ChatSurface, over the bot's REST client (bot token, not
  * interaction tokens), so progress and delivery work for jobs of any length and
  * after restarts.
+ *
+ * Where the bot is not in the channel (a user install in a server that didn't
+ * add the bot, a group DM), the conversation is the interaction's webhook
+ * (`discord:hook:…`, see discord-refs.ts): progress edits the response
+ * (PATCH /webhooks/{app}/{token}/messages/@original) and results are follow-ups
+ * (POST /webhooks/{app}/{token}), without the bot token. That only works for the
+ * token's 15 minutes; afterwards (by the clock, or when Discord answers 401
+ * 50027) results go to the requester's DM with a line saying why.
+ *
+ * Idempotency: channel and DM uploads carry a nonce Discord enforces. Follow-ups
+ * can't, so the attempt is recorded (kv) before the POST and the follow-up's id
+ * after it; a retry that finds the id posts nothing again. The gap: when the bot
+ * dies (or loses Discord's answer) between the POST and storing its id, the
+ * retry cannot ask Discord whether the follow-up exists (webhook messages can
+ * only be fetched by id) and posts again, so a second copy is possible then
+ * (logged as a warning).
  */
 import { readFile } from 'node:fs/promises';
 import type { REST } from '@discordjs/rest';
 import { DiscordAPIError, Routes } from 'discord.js';
 import type Keyv from 'keyv';
+import type { Logger } from '../../core/logger.js';
 import type { ChatSurface, SurfaceMessage } from '../../core/ports.js';
 import { SurfaceGoneError, SurfaceTooLargeError } from '../../core/ports.js';
 import { renderMessage } from './discord-format.js';
-import { DISCORD, dmRef, messageRef, parseRef } from './discord-refs.js';
+import type { HookRef } from './discord-refs.js';
+import { DISCORD, dmRef, hookRef, isHookRef, messageRef, parseRef } from './discord-refs.js';
 
 const MiB = 1024 * 1024;
+const DAY_MS = 86_400_000;
 /** Upload limit by server boost tier (Discord, since January 2025). */
 export const TIER_LIMITS = [10 * MiB, 10 * MiB, 50 * MiB, 100 * MiB];
+/** How long Discord accepts an interaction's token for follow-ups and edits. */
+export const INTERACTION_TOKEN_TTL_MS = 15 * 60_000;
 
 /** Unknown Channel/Message, Missing Access/Permissions, Cannot send to this user. */
 const GONE_CODES = new Set([10003, 10008, 50001, 50013, 50007]);
+/** Unknown Webhook, Invalid Webhook Token: the interaction's token no longer works. */
+const TOKEN_CODES = new Set([10015, 50027]);
+
+/** Said above a result that comes by DM because its interaction token expired. */
+export const EXPIRED_NOTE =
+  'ℹ️ Discord only lets me post in that conversation for 15 minutes after you ask, and this took longer, so here it is by DM.';
 
 function mapError(err: unknown): unknown {
   if (err instanceof DiscordAPIError) {
@@ -27,6 +54,8 @@ function mapError(err: unknown): unknown {
   return err;
 }
 
+const tokenGone = (err: unknown) => err instanceof DiscordAPIError && (TOKEN_CODES.has(Number(err.code)) || err.status === 401);
+
 export interface DiscordSurfaceOptions {
   rest: REST;
   kv: Keyv;
@@ -34,6 +63,10 @@ export interface DiscordSurfaceOptions {
   allowDms: boolean;
   /** Premium tier of a guild the client knows, for the upload limit. */
   guildTier(guildId: string): number | undefined;
+  /** How long interaction tokens last (DISCORD_INTERACTION_TOKEN_TTL_S); sets how early uploads stop using one. */
+  interactionTokenTtlMs?: number;
+  now?: () => number;
+  logger?: Logger;
 }
 
 /** Which job a bot message belongs to (for replies and buttons). */
@@ -41,10 +74,17 @@ export function jobOfMessage(kv: Keyv, messageId: string): Promise<string | unde
   return kv.get<string>(`discord:msgjob:${messageId}`);
 }
 
+/** What is known of a follow-up posted for an idempotency key: being sent since, or its id. */
+type HookSent = { sendingAt?: number; id?: string };
+
 export function createDiscordSurface(o: DiscordSurfaceOptions): ChatSurface {
   const dmChannels = new Map<string, string>();
+  const now = o.now ?? Date.now;
+  // An upload is not started on a token about to expire (it could run out mid-way): up to 30 s early.
+  const uploadMargin = Math.min(30_000, (o.interactionTokenTtlMs ?? INTERACTION_TOKEN_TTL_MS) / 10);
+  const expired = (h: HookRef, margin = 0) => now() >= h.expiresAt - margin;
 
-  async function resolveChannel(conversation: string): Promise<{ channelId: string; replyTo?: string }> {
+  async function resolveChannel(conversation: string): Promise<{ channelId: string; replyTo?: string; note?: string }> {
     const ref = parseRef(conversation);
     if (ref.dmUserId) {
       let id = dmChannels.get(ref.dmUserId);
@@ -53,22 +93,69 @@ export function createDiscordSurface(o: DiscordSurfaceOptions): ChatSurface {
         id = dm.id;
         dmChannels.set(ref.dmUserId, id);
       }
-      return { channelId: id };
+      return { channelId: id, ...(ref.dmReason === 'expired' ? { note: EXPIRED_NOTE } : {}) };
     }
     return { channelId: ref.channelId!, ...(ref.messageId ? { replyTo: ref.messageId } : {}) };
   }
 
   const reference = (replyTo?: string) => (replyTo ? { message_reference: { message_id: replyTo, fail_if_not_exists: false } } : {});
-  const remember = (messageId: string, jobId: string) => o.kv.set(`discord:msgjob:${messageId}`, jobId, 90 * 86_400_000);
+  const remember = (messageId: string, jobId: string) => o.kv.set(`discord:msgjob:${messageId}`, jobId, 90 * DAY_MS);
+  // Discord drops a second message with the same nonce (enforce_nonce), so a retry after a crash can't double-post.
+  const nonceOf = (idempotencyKey: string) => idempotencyKey.replace(/-/g, '').slice(0, 25);
 
-  async function send(conversation: string, message: SurfaceMessage, files?: { name: string; data: Buffer }[], nonce?: string): Promise<string> {
+  async function send(conversation: string, message: SurfaceMessage, files?: { name: string; data: Buffer }[], idempotencyKey?: string): Promise<string> {
+    const hook = parseRef(conversation).hook;
+    if (hook) return sendHook(hook, message, files, idempotencyKey);
     try {
-      const { channelId, replyTo } = await resolveChannel(conversation);
-      const body = { ...renderMessage(message), ...reference(replyTo), ...(nonce ? { nonce, enforce_nonce: true } : {}) };
+      const { channelId, replyTo, note } = await resolveChannel(conversation);
+      const rendered = renderMessage(message);
+      // Channel posts keep their old behaviour (a nonce on uploads only); a DM for an expired token dedupes both.
+      const nonce = idempotencyKey && (files || note) ? nonceOf(idempotencyKey) : undefined;
+      const body = {
+        ...rendered,
+        ...(note ? { content: `${note}\n${rendered.content}` } : {}),
+        ...reference(replyTo),
+        ...(nonce ? { nonce, enforce_nonce: true } : {}),
+      };
       const sent = (await o.rest.post(Routes.channelMessages(channelId), { body, ...(files ? { files } : {}) })) as { id: string };
       if (message.kind !== 'progress') await remember(sent.id, message.job.id);
       return messageRef(channelId, sent.id);
     } catch (err) {
+      throw mapError(err);
+    }
+  }
+
+  /** Once the interaction token is no longer usable: the requester's DM, saying why. */
+  function viaDm(h: HookRef, message: SurfaceMessage, files?: { name: string; data: Buffer }[], idempotencyKey?: string): Promise<string> {
+    if (!o.allowDms) throw new SurfaceGoneError('the interaction token has expired (and DMs are off)');
+    return send(dmRef(h.userId, 'expired'), message, files, idempotencyKey);
+  }
+
+  /** A follow-up on the interaction's webhook (see the idempotency note at the top). */
+  async function sendHook(h: HookRef, message: SurfaceMessage, files?: { name: string; data: Buffer }[], idempotencyKey?: string): Promise<string> {
+    if (expired(h, files ? uploadMargin : 0)) return viaDm(h, message, files, idempotencyKey);
+    const mark = idempotencyKey ? `discord:hooksent:${idempotencyKey}` : undefined;
+    if (mark) {
+      const prior = await o.kv.get<HookSent>(mark);
+      // Posted before (a retry after a crash or a lost "done"): not again.
+      if (prior?.id) return hookRef({ ...h, messageId: prior.id });
+      if (prior?.sendingAt) o.logger?.warn({ jobId: idempotencyKey }, 'an earlier follow-up may have reached Discord without its answer; posting it again');
+      await o.kv.set(mark, { sendingAt: now() } satisfies HookSent, DAY_MS);
+    }
+    try {
+      const sent = (await o.rest.post(Routes.webhook(h.appId, h.token), {
+        body: renderMessage(message),
+        ...(files ? { files } : {}),
+        auth: false,
+        query: new URLSearchParams({ wait: 'true' }),
+      })) as { id: string };
+      if (mark) await o.kv.set(mark, { id: sent.id } satisfies HookSent, DAY_MS);
+      if (message.kind !== 'progress') await remember(sent.id, message.job.id);
+      return hookRef({ ...h, messageId: sent.id });
+    } catch (err) {
+      // Discord answered with an error: nothing was posted.
+      if (mark && err instanceof DiscordAPIError) await o.kv.delete(mark).catch(() => undefined);
+      if (tokenGone(err)) return viaDm(h, message, files, idempotencyKey);
       throw mapError(err);
     }
   }
@@ -78,9 +165,18 @@ export function createDiscordSurface(o: DiscordSurfaceOptions): ChatSurface {
     progressIntervalMs: o.progressIntervalMs,
     // Discord allows 50 requests/s per bot; keep progress edits well under that.
     maxEditsPerSecond: 5,
-    post: (conversation, message) => send(conversation, message),
+    post: (conversation, message, opts) => send(conversation, message, undefined, opts?.idempotencyKey),
     async edit(ref, message) {
-      const { channelId, messageId } = parseRef(ref);
+      const { channelId, messageId, hook } = parseRef(ref);
+      if (hook) {
+        if (!hook.messageId || expired(hook)) throw new SurfaceGoneError('the interaction token has expired');
+        try {
+          await o.rest.patch(Routes.webhookMessage(hook.appId, hook.token, hook.messageId), { body: renderMessage(message), auth: false });
+        } catch (err) {
+          throw tokenGone(err) ? new SurfaceGoneError('the interaction token has expired', { cause: err }) : mapError(err);
+        }
+        return;
+      }
       try {
         await o.rest.patch(Routes.channelMessage(channelId!, messageId!), { body: renderMessage(message) });
       } catch (err) {
@@ -95,13 +191,13 @@ export function createDiscordSurface(o: DiscordSurfaceOptions): ChatSurface {
     },
     async upload(conversation, file, message, { idempotencyKey }) {
       const data = await readFile(file.path);
-      // Discord drops a second message with the same nonce (enforce_nonce), so a retry after a crash can't double-post.
-      const nonce = idempotencyKey.replace(/-/g, '').slice(0, 25);
-      return send(conversation, message, [{ name: file.name, data }], nonce);
+      return send(conversation, message, [{ name: file.name, data }], idempotencyKey);
     },
     // A deleted progress message is harmless (replies use fail_if_not_exists: false); a gone channel means a DM.
     async fallbackConversation(requesterId, conversation) {
       if (!o.allowDms || conversation.startsWith(`${DISCORD}:dm:`)) return undefined;
+      // The webhook itself is gone (its token expired): say so in the DM.
+      if (isHookRef(conversation)) return dmRef(requesterId, expired(parseRef(conversation).hook!) ? 'expired' : undefined);
       return dmRef(requesterId);
     },
   };

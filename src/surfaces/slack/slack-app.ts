@@ -1,10 +1,12 @@
 /**
- * Wires @slack/bolt to the core: global and message shortcuts, the modal,
- * /video, mentions and thread replies, and the buttons. Every listener acks
- * first (Slack's 3 s), opening modals at once while the trigger_id is valid.
+ * Wires @slack/bolt to the core: builds the App (options, the Bolt logger
+ * adapter), the connection, and registers the listeners from ./listeners/,
+ * one module per kind: global and message shortcuts, the modal, /video,
+ * mentions and thread replies, and the buttons. Every listener acks first
+ * (Slack's 3 s), opening modals at once while the trigger_id is valid.
  */
 import { App, LogLevel } from '@slack/bolt';
-import type { Logger as BoltLogger, webApi } from '@slack/bolt';
+import type { Logger as BoltLogger } from '@slack/bolt';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type Keyv from 'keyv';
@@ -12,45 +14,29 @@ import type { Dispatcher } from 'undici';
 import type { Config } from '../../config.js';
 import { slackSocketMode } from '../../config.js';
 import type { Catalogue } from '../../core/catalogue.js';
-import { UserFacingError, userMessageFor } from '../../core/errors.js';
-import type { JobRecord } from '../../core/job.js';
 import type { JobService } from '../../core/job-service.js';
 import type { Logger } from '../../core/logger.js';
 import type { ChatSurface } from '../../core/ports.js';
-import { inputFromRequest } from '../../core/request.js';
-import { parseInlineFlags } from '../common/inline-flags.js';
 import type { SlackFile } from './slack-files.js';
-import { isImageFile, lookUpSlackFile } from './slack-files.js';
-import type { ModalMetadata, ViewState } from './slack-modal.js';
-import { MODAL_BLOCKS, fieldFor, readModal, videoModal } from './slack-modal.js';
-import { ACTIONS, CALLBACKS, parseSlackRef } from './slack-refs.js';
+import { parseSlackRef } from './slack-refs.js';
 import type { SlackStart } from './slack-start-job.js';
-import { declaredInput, startSlackJob, tellPrivately } from './slack-start-job.js';
-import { createSlackSurface, jobFileKey, threadJobKey } from './slack-surface.js';
+import { preflightSlack, slackActor, slackWhere, startSlackJob, tellPrivately } from './slack-start-job.js';
+import type { VideoUseCases } from '../../usecases/video-use-cases.js';
+import { createSlackSurface } from './slack-surface.js';
 import type { PlatformConnection } from '../../platform-connection.js';
 import { within } from '../../platform-connection.js';
-import { RESTARTING } from '../discord/discord-start-job.js';
+import type { SlackListenerDeps } from './listeners/context.js';
+import * as middleware from './listeners/middleware.js';
+import * as shortcuts from './listeners/shortcuts.js';
+import * as views from './listeners/views.js';
+import * as commands from './listeners/commands.js';
+import * as admin from './listeners/admin.js';
+import * as events from './listeners/events.js';
+import * as actions from './listeners/actions.js';
+import * as home from './listeners/home.js';
 
-export const SLACK_USAGE =
-  'Make a video: `/video a fox running through snow --ratio 9:16 --pro --seed 42 --fixed`, mention me with a prompt (attach an image to animate it), ' +
-  'or use the *Make a video* shortcut. Other options: `--lite`, `--res 1080p`, `--duration 10`.';
-
-/**
- * The id a delivery of this payload carries, for the payloads that can start a job:
- * an event's event_id, or an interaction's trigger_id (a slash command, shortcut,
- * button or modal submission; a re-sent copy carries the same one).
- */
-export function deliveryKey(body: Record<string, unknown>): string | undefined {
-  if (body.type === 'event_callback') {
-    const e = body.event as { type?: string; subtype?: string; bot_id?: string; thread_ts?: string; channel_type?: string } | undefined;
-    if (!e || typeof body.event_id !== 'string') return undefined;
-    const candidate = e.type === 'app_mention' || (e.type === 'message' && !e.bot_id && (!e.subtype || e.subtype === 'file_share') && (e.thread_ts || e.channel_type === 'im'));
-    return candidate ? `slack:event:${body.event_id}` : undefined;
-  }
-  if (typeof body.trigger_id === 'string') return `slack:${typeof body.command === 'string' ? 'command' : 'interaction'}:${body.trigger_id}`;
-  if (typeof body.response_url === 'string') return `slack:response:${body.response_url}`;
-  return undefined;
-}
+export { SLACK_USAGE } from './listeners/context.js';
+export { deliveryKey } from './listeners/middleware.js';
 
 function boltLogger(log: Logger): BoltLogger {
   let level = LogLevel.INFO;
@@ -71,6 +57,7 @@ export interface SlackBot {
   /** Registers the listeners (once). `accepting` turns new requests away while shutting down. */
   wire(deps: {
     service: JobService;
+    useCases: VideoUseCases;
     catalogue: Catalogue;
     kv: Keyv;
     dispatcher: Dispatcher;
@@ -107,218 +94,60 @@ export function createSlackBot(config: Config, logger: Logger): SlackBot {
 
   return {
     surface: (kv) => createSlackSurface({ client: app.client, kv, progressIntervalMs: config.SLACK_PROGRESS_INTERVAL_MS }),
-    wire({ service, catalogue, kv, dispatcher, imageDownloads, accepting }) {
-      const d = { service, client: app.client, token, fileHosts: config.SLACK_FILE_HOSTS, dispatcher, logger: log, team: () => team, imageDownloads };
-      const start = (s: SlackStart) => startSlackJob(d, s);
-      const aliasOf = (job: JobRecord) => catalogue.byId(job.request.modelId)?.alias ?? 'lite';
-
+    wire({ service, useCases, catalogue, kv, dispatcher, imageDownloads, accepting }) {
+      // Who is a workspace admin or owner, remembered for a minute (users.info is rate limited).
+      const admins = new Map<string, { admin: boolean; until: number }>();
       async function isAdmin(user: string): Promise<boolean> {
+        const known = admins.get(user);
+        if (known && known.until > Date.now()) return known.admin;
         const info = await app.client.users.info({ user }).catch(() => undefined);
-        return Boolean(info?.user?.is_admin || info?.user?.is_owner);
+        const admin = Boolean(info?.user?.is_admin || info?.user?.is_owner);
+        if (info) admins.set(user, { admin, until: Date.now() + 60_000 });
+        return admin;
       }
+      const d = { service, useCases, isAdmin, client: app.client, token, fileHosts: config.SLACK_FILE_HOSTS, dispatcher, logger: log, team: () => team, imageDownloads };
 
-      async function jobFor(jobId: string): Promise<JobRecord> {
-        const job = await service.get(jobId);
-        if (!job) throw new UserFacingError('not_found', 'That video is no longer known to the bot.');
-        return job;
-      }
-
-      /** The same request again (new seed, maybe a new prompt); an image is fetched from Slack again. */
-      function rerun(job: JobRecord, prompt?: string): Pick<SlackStart, 'input' | 'imageFile'> {
-        const imageFile = job.meta.slackFile ? (JSON.parse(job.meta.slackFile) as SlackFile) : undefined;
-        const request = imageFile ? { ...job.request, image: undefined, lastFrame: undefined } : job.request;
-        const input = inputFromRequest(request, aliasOf(job), prompt ? { prompt } : {});
-        if (!input) throw new UserFacingError('not_repeatable', "This video's image wasn't kept, so it can't be made again.");
-        return { input, ...(imageFile ? { imageFile } : {}) };
-      }
-
-      const threadOf = (job: JobRecord) => {
-        const ref = parseSlackRef(job.conversation);
-        return { channel: ref.channel ?? '', thread: ref.ts };
+      const deps: SlackListenerDeps = {
+        service,
+        catalogue,
+        kv,
+        client: app.client,
+        log,
+        accepting,
+        useCases,
+        start: (s: SlackStart) => startSlackJob(d, s),
+        preflight: (s: SlackStart) => preflightSlack(d, s).then(() => undefined),
+        actor: (user: string) => slackActor(user, isAdmin),
+        where: (channel: string) => slackWhere(team, channel),
+        isAdmin,
+        jobFor: (jobId) => useCases.jobFor(jobId),
+        // The same request again (new seed, maybe a new prompt); an image is fetched from Slack again.
+        rerun(job, prompt) {
+          const imageFile = job.meta.slackFile ? (JSON.parse(job.meta.slackFile) as SlackFile) : undefined;
+          return { input: useCases.again(job, prompt, { dropImages: Boolean(imageFile) }), ...(imageFile ? { imageFile } : {}) };
+        },
+        threadOf(job) {
+          const ref = parseSlackRef(job.conversation);
+          return { channel: ref.channel ?? '', thread: ref.ts };
+        },
+        team: () => team,
+        botUserId: () => botUserId,
+        tellPrivately: (p) => tellPrivately(app.client, p),
       };
 
       app.error(async (err) => {
         log.error({ err }, 'slack listener failed');
       });
 
-      // Slack re-sends an event or request whose ack was slow (x-slack-retry-num), and a
-      // duplicated delivery carries the same id: each is recorded before any listener can
-      // start a job, and a second copy is acknowledged and ignored.
-      app.use(async (args) => {
-        const { body, next, ack } = args;
-        const respond = (args as { respond?: (m: { response_type: 'ephemeral'; text: string }) => Promise<unknown> }).respond;
-        if (!accepting()) {
-          // Shutting down: nothing new is started (an event was already acknowledged by Bolt).
-          if (ack) await ack();
-          await respond?.({ response_type: 'ephemeral', text: `:hourglass: ${RESTARTING}` }).catch(() => undefined);
-          return;
-        }
-        const key = deliveryKey(body as Record<string, unknown>);
-        if (!key) return next();
-        let first: boolean;
-        try {
-          first = await service.firstDelivery(key);
-        } catch (err) {
-          // Nothing is started; the person is told (Bolt has already acknowledged an event).
-          const text = `:warning: ${userMessageFor(err)}`;
-          if (ack) await ack();
-          if (respond) await respond({ response_type: 'ephemeral', text }).catch(() => undefined);
-          else {
-            const e = (body as { event?: { user?: string; channel?: string; thread_ts?: string; ts?: string } }).event;
-            if (e?.user && e.channel) await tellPrivately(app.client, { channel: e.channel, user: e.user, text, ...(e.thread_ts ?? e.ts ? { thread: (e.thread_ts ?? e.ts)! } : {}) }).catch(() => undefined);
-          }
-          return;
-        }
-        if (first) return next();
-        log.info({ event: key }, 'ignored a repeated Slack delivery');
-        await ack?.();
-      });
-
-      app.shortcut(CALLBACKS.globalShortcut, async ({ ack, shortcut, client }) => {
-        await ack();
-        try {
-          await client.views.open({ trigger_id: shortcut.trigger_id, view: videoModal(catalogue, { withImage: true, withConversation: true, metadata: { kind: 'global' } }) as webApi.View });
-        } catch (err) {
-          // A global shortcut has no conversation: the app's DM with the person says what happened.
-          const code = (err as { data?: { error?: string } }).data?.error ?? (err as Error).message;
-          log.warn({ err, code }, 'could not open the modal');
-          await client.chat
-            .postMessage({ channel: shortcut.user.id, text: `:warning: I couldn't open the video form (Slack said \`${code}\`). Please try the shortcut again.` })
-            .catch((e: unknown) => log.warn({ err: e }, 'could not tell the user the form failed'));
-        }
-      });
-
-      app.shortcut(CALLBACKS.messageShortcut, async ({ ack, shortcut, client }) => {
-        await ack();
-        if (shortcut.type !== 'message_action') return;
-        const message = shortcut.message as { ts: string; thread_ts?: string; text?: string; files?: SlackFile[] };
-        const file = message.files?.find(isImageFile);
-        const tell = (text: string) => tellPrivately(client, { channel: shortcut.channel.id, user: shortcut.user.id, text, ...(message.thread_ts ? { thread: message.thread_ts } : {}) });
-        if (!file?.id) return tell(':warning: That message has no image to animate.');
-        // Ids only (Slack's limit is 3,000 characters; a file object can be longer): the file is looked up on submit.
-        const metadata: ModalMetadata = { kind: 'animate', channel: shortcut.channel.id, thread: message.thread_ts ?? message.ts, fileId: file.id };
-        try {
-          await client.views.open({ trigger_id: shortcut.trigger_id, view: videoModal(catalogue, { prompt: message.text, withImage: false, withConversation: false, metadata, title: 'Animate this image' }) as webApi.View });
-        } catch (err) {
-          const code = (err as { data?: { error?: string } }).data?.error ?? (err as Error).message;
-          log.warn({ err, code }, 'could not open the modal');
-          await tell(`:warning: I couldn't open the form (Slack said \`${code}\`). Please try again.`);
-        }
-      });
-
-      app.view(CALLBACKS.modal, async ({ ack, view, body }) => {
-        const meta = JSON.parse(view.private_metadata || '{"kind":"global"}') as ModalMetadata;
-        const form = readModal(view.state.values as ViewState);
-        const user = body.user.id;
-        let s: SlackStart;
-        try {
-          // A modal opened before the metadata held ids only still carries the whole file.
-          if (meta.kind === 'animate') s = { input: form.input, imageFile: (meta as { file?: SlackFile }).file ?? (await lookUpSlackFile(app.client, meta.fileId, 'image')), userId: user, channel: meta.channel, thread: meta.thread, refuse: async () => undefined };
-          else if (meta.kind === 'again') s = { ...rerun(await jobFor(meta.jobId), form.input.prompt), userId: user, ...threadOf(await jobFor(meta.jobId)), refuse: async () => undefined };
-          else s = { input: form.input, ...(form.imageFile ? { imageFile: form.imageFile } : {}), userId: user, channel: form.conversation ?? user, refuse: async () => undefined };
-          service.validate(declaredInput(s));
-          await service.checkAdmission({ surface: 'slack', requesterId: user });
-        } catch (err) {
-          // Shown inline, on the field it is about; nothing is submitted.
-          const blocks = view.blocks?.length ? view.blocks.map((b) => b.block_id ?? '') : MODAL_BLOCKS;
-          const messages = err instanceof UserFacingError && err.details.length ? err.details : [userMessageFor(err)];
-          const errors: Record<string, string> = {};
-          for (const m of messages) {
-            const field = fieldFor(m, blocks);
-            errors[field] = errors[field] ? `${errors[field]}; ${m}` : m;
-          }
-          await ack({ response_action: 'errors', errors });
-          return;
-        }
-        await ack();
-        const target = s;
-        await start({ ...target, refuse: (text) => tellPrivately(app.client, { channel: target.channel, user, text: `:warning: ${text}`, ...(target.thread ? { thread: target.thread } : {}) }) });
-      });
-
-      app.command(CALLBACKS.command, async ({ ack, command, respond }) => {
-        await ack();
-        const parsed = parseInlineFlags(command.text, catalogue.aliases());
-        const refuse = (text: string) => respond({ response_type: 'ephemeral', text: `:warning: ${text}` }).then(() => undefined);
-        if (parsed.problems.length) return refuse(`${parsed.problems.join('; ')}. ${SLACK_USAGE}`);
-        if (!parsed.prompt) return refuse(SLACK_USAGE);
-        await start({ input: { prompt: parsed.prompt, ...parsed.options }, userId: command.user_id, channel: command.channel_id, refuse });
-      });
-
-      async function fromMessage(e: { text?: string; user?: string; channel: string; ts: string; thread_ts?: string; files?: SlackFile[] }) {
-        if (!e.user) return;
-        const thread = e.thread_ts ?? e.ts;
-        const refuse = (text: string) => tellPrivately(app.client, { channel: e.channel, user: e.user!, text: `:warning: ${text}`, thread });
-        const text = (e.text ?? '').replace(new RegExp(`<@${botUserId}>`, 'g'), ' ');
-        const parsed = parseInlineFlags(text, catalogue.aliases());
-        if (parsed.problems.length) return refuse(`${parsed.problems.join('; ')}. ${SLACK_USAGE}`);
-        const imageFile = e.files?.find(isImageFile);
-        const previousId = e.thread_ts ? await kv.get<string>(threadJobKey(e.channel, e.thread_ts)) : undefined;
-        try {
-          if (!imageFile && previousId) {
-            const again = rerun(await jobFor(previousId), parsed.prompt || undefined);
-            return void (await start({ ...again, input: { ...again.input, ...parsed.options }, userId: e.user, channel: e.channel, thread, refuse }));
-          }
-          if (!parsed.prompt && !imageFile) return refuse(SLACK_USAGE);
-          await start({ input: { prompt: parsed.prompt, ...parsed.options }, ...(imageFile ? { imageFile } : {}), userId: e.user, channel: e.channel, thread, refuse });
-        } catch (err) {
-          await refuse(userMessageFor(err));
-        }
-      }
-
-      app.event('app_mention', async ({ event }) => {
-        await fromMessage(event as Parameters<typeof fromMessage>[0]);
-      });
-
-      // A reply with an image in the thread of one of our videos, without a mention (mentions come as app_mention).
-      app.message(async ({ message }) => {
-        const m = message as { subtype?: string; bot_id?: string; user?: string; text?: string; channel: string; ts: string; thread_ts?: string; files?: SlackFile[] };
-        if (m.bot_id || !m.thread_ts || (m.subtype && m.subtype !== 'file_share')) return;
-        if (botUserId && m.text?.includes(`<@${botUserId}>`)) return;
-        if (!m.files?.some(isImageFile)) return;
-        if (!(await kv.get<string>(threadJobKey(m.channel, m.thread_ts)))) return;
-        await fromMessage(m);
-      });
-
-      app.action(/^sd_/, async ({ ack, action, body, client }) => {
-        await ack();
-        const a = action as { action_id: string; value?: string };
-        const b = body as { user: { id: string }; channel?: { id: string }; message?: { ts: string; thread_ts?: string }; trigger_id?: string };
-        const user = b.user.id;
-        const channel = b.channel?.id ?? user;
-        const thread = b.message?.thread_ts ?? b.message?.ts;
-        const refuse = (text: string) => tellPrivately(client, { channel, user, text: `:warning: ${text}`, ...(thread ? { thread } : {}) });
-        try {
-          const job = await jobFor(a.value ?? '');
-          const allowed = async () => job.requester.id === user || (await isAdmin(user));
-          switch (a.action_id) {
-            case ACTIONS.cancel:
-              if (!(await allowed())) throw new UserFacingError('forbidden', 'Only the person who asked for this video (or a workspace admin) can cancel it.');
-              await service.cancel(job.id, { id: user, force: true });
-              await tellPrivately(client, { channel, user, text: 'Stopped. The provider may still finish the job and charge for it.', ...(thread ? { thread } : {}) });
-              return;
-            case ACTIONS.delete: {
-              if (!(await allowed())) throw new UserFacingError('forbidden', 'Only the person who asked for this video, or a workspace admin, can delete it.');
-              const fileId = await kv.get<string>(jobFileKey(job.id));
-              if (fileId && fileId !== 'unknown') await client.files.delete({ file: fileId }).catch((err: unknown) => log.warn({ err }, 'file delete failed'));
-              if (b.message) await client.chat.delete({ channel, ts: b.message.ts });
-              return;
-            }
-            case ACTIONS.reroll:
-              await start({ ...rerun(job), userId: user, ...threadOf(job), refuse });
-              return;
-            case ACTIONS.again:
-              await client.views.open({
-                trigger_id: b.trigger_id!,
-                view: videoModal(catalogue, { prompt: job.request.prompt, withImage: false, withConversation: false, metadata: { kind: 'again', jobId: job.id }, title: 'Animate again' }) as webApi.View,
-              });
-              return;
-          }
-        } catch (err) {
-          if (!(err instanceof UserFacingError)) log.error({ err }, 'button failed');
-          await refuse(userMessageFor(err));
-        }
-      });
-
+      // The middleware first: it must see every delivery before a listener can start a job.
+      middleware.register(app, deps);
+      shortcuts.register(app, deps);
+      views.register(app, deps);
+      commands.register(app, deps);
+      admin.register(app, deps);
+      events.register(app, deps);
+      actions.register(app, deps);
+      home.register(app, deps);
     },
     connection: {
       name: 'Slack',

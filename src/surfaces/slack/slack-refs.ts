@@ -24,4 +24,4 @@ export const slackDmRef = (team: string, user: string) => `${SLACK}:${team}:dm:$
 
 /** Block Kit ids. */
 export const ACTIONS = { cancel: 'sd_cancel', reroll: 'sd_reroll', again: 'sd_again', delete: 'sd_delete' } as const;
-export const CALLBACKS = { globalShortcut: 'make_video', messageShortcut: 'animate_image', modal: 'video_modal', command: '/video' } as const;
+export const CALLBACKS = { globalShortcut: 'make_video', messageShortcut: 'animate_image', modal: 'video_modal', command: '/video', adminCommand: '/video-admin' } as const;

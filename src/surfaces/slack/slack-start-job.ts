@@ -1,7 +1,8 @@
 /**
- * The one path every Slack way in takes: quick checks on what Slack declares
- * (before any download), the file download with the bot token, full
- * validation, limits, then the progress message in the thread and the core.
+ * Slack's side of starting a video: who is asking and where (as the use cases
+ * need it), the file download with the bot token once every check has passed
+ * on what Slack declares, and the progress message in the thread. Every rule
+ * (allowed channels, limits, defaults, validation) is the use cases'.
  */
 import type { Dispatcher } from 'undici';
 import type { webApi } from '@slack/bolt';
@@ -13,9 +14,13 @@ import type { SlackFile } from './slack-files.js';
 import { downloadSlackImage } from './slack-files.js';
 import { quote } from './slack-format.js';
 import { SLACK, slackRef } from './slack-refs.js';
+import type { Actor, VideoUseCases, Where } from '../../usecases/video-use-cases.js';
 
 export interface SlackStartDeps {
   service: JobService;
+  useCases: VideoUseCases;
+  /** A workspace admin or owner (users.info). */
+  isAdmin(user: string): Promise<boolean>;
   client: webApi.WebClient;
   token: string;
   fileHosts: readonly string[];
@@ -44,6 +49,26 @@ export async function tellPrivately(client: webApi.WebClient, p: { channel: stri
   } catch {
     await client.chat.postMessage({ channel: p.user, text: p.text }).catch(() => undefined);
   }
+}
+
+/** The place key of a workspace (settings and daily limits are kept under it). */
+export const teamPlace = (team: string) => ({ key: `${SLACK}:team:${team}`, label: 'this workspace' });
+
+/** Who is asking: workspace admins and owners moderate and administer. */
+export function slackActor(userId: string, isAdmin: (user: string) => Promise<boolean>): Actor {
+  const admin = () => isAdmin(userId);
+  return { surface: SLACK, userId, canModerate: admin, canAdminister: admin, adminRight: 'workspace admin or owner rights' };
+}
+
+/** Where: the workspace (its settings apply in DMs too, but its channel list does not). */
+export function slackWhere(team: string, channel: string): Where {
+  // Conversation ids: C… channels, G… private channels and group DMs, D… direct messages.
+  return { place: teamPlace(team), channelId: channel, ...(channel.startsWith('D') ? { dm: true } : {}) };
+}
+
+/** Every check on what Slack declares, before anything is downloaded or posted (the modal's inline errors). */
+export function preflightSlack(d: SlackStartDeps, s: SlackStart) {
+  return d.useCases.preflight({ actor: slackActor(s.userId, d.isAdmin), where: slackWhere(d.team(), s.channel), input: declaredInput(s) });
 }
 
 /** Validates with what Slack declares about the file, standing in for the download. */
@@ -80,19 +105,21 @@ export async function startSlackJob(d: SlackStartDeps, s: SlackStart): Promise<s
   const team = d.team();
   let announced = false;
   try {
-    d.service.validate(declaredInput(s));
-    await d.service.checkAdmission({ surface: SLACK, requesterId: s.userId });
-    const image = s.imageFile && (await d.imageDownloads(() => downloadSlackImage(s.imageFile!, 'image', { token: d.token, allowedHosts: d.fileHosts, dispatcher: d.dispatcher })));
-    const input: GenerationInput = { ...s.input, ...(image ? { image } : {}) };
-    const { job } = await d.service.submit({
-      input,
-      surface: SLACK,
+    const job = await d.useCases.start({
+      actor: slackActor(s.userId, d.isAdmin),
+      where: slackWhere(team, s.channel),
+      input: declaredInput(s),
       conversation: slackRef(team, s.channel, s.thread),
-      requester: { id: s.userId },
       meta: { team, ...(s.imageFile ? { slackFile: JSON.stringify(s.imageFile) } : {}) },
+      // The file is downloaded (with the bot token) only once every check has passed.
+      materialize: async (input) => {
+        if (!s.imageFile) return input;
+        const image = await d.imageDownloads(() => downloadSlackImage(s.imageFile!, 'image', { token: d.token, allowedHosts: d.fileHosts, dispatcher: d.dispatcher }));
+        return { ...input, image };
+      },
       // Posted only once the job is admitted, so a refusal stays private.
-      announce: async () => {
-        const res = await postRetrying(() => d.client.chat.postMessage({ channel: s.channel, ...(s.thread ? { thread_ts: s.thread } : {}), text: `:hourglass_flowing_sand: Starting… ${quote(input.prompt)}` }));
+      announce: async (job) => {
+        const res = await postRetrying(() => d.client.chat.postMessage({ channel: s.channel, ...(s.thread ? { thread_ts: s.thread } : {}), text: `:hourglass_flowing_sand: Starting… ${quote(job.request.prompt)}` }));
         announced = true;
         return { progressMessage: slackRef(team, s.channel, res.ts!), conversation: slackRef(team, s.channel, s.thread ?? res.ts!) };
       },

@@ -1,0 +1,44 @@
+/**
+ * The video modal's submission (from either shortcut or the "Animate again"
+ * button): checked before the ack, so problems show inline on their fields.
+ */
+import type { App } from '@slack/bolt';
+import { UserFacingError, userMessageFor } from '../../../core/errors.js';
+import type { SlackFile } from '../slack-files.js';
+import { lookUpSlackFile } from '../slack-files.js';
+import type { ModalMetadata, ViewState } from '../slack-modal.js';
+import { MODAL_BLOCKS, fieldFor, readModal } from '../slack-modal.js';
+import { CALLBACKS } from '../slack-refs.js';
+import type { SlackStart } from '../slack-start-job.js';
+
+import type { SlackListenerDeps } from './context.js';
+
+export function register(app: App, { client, start, preflight, rerun, jobFor, threadOf, tellPrivately }: SlackListenerDeps): void {
+  app.view(CALLBACKS.modal, async ({ ack, view, body }) => {
+    const meta = JSON.parse(view.private_metadata || '{"kind":"global"}') as ModalMetadata;
+    const form = readModal(view.state.values as ViewState);
+    const user = body.user.id;
+    let s: SlackStart;
+    try {
+      // A modal opened before the metadata held ids only still carries the whole file.
+      if (meta.kind === 'animate') s = { input: form.input, imageFile: (meta as { file?: SlackFile }).file ?? (await lookUpSlackFile(client, meta.fileId, 'image')), userId: user, channel: meta.channel, thread: meta.thread, refuse: async () => undefined };
+      else if (meta.kind === 'again') s = { ...rerun(await jobFor(meta.jobId), form.input.prompt), userId: user, ...threadOf(await jobFor(meta.jobId)), refuse: async () => undefined };
+      else s = { input: form.input, ...(form.imageFile ? { imageFile: form.imageFile } : {}), userId: user, channel: form.conversation ?? user, refuse: async () => undefined };
+      await preflight(s);
+    } catch (err) {
+      // Shown inline, on the field it is about; nothing is submitted.
+      const blocks = view.blocks?.length ? view.blocks.map((b) => b.block_id ?? '') : MODAL_BLOCKS;
+      const messages = err instanceof UserFacingError && err.details.length ? err.details : [userMessageFor(err)];
+      const errors: Record<string, string> = {};
+      for (const m of messages) {
+        const field = fieldFor(m, blocks);
+        errors[field] = errors[field] ? `${errors[field]}; ${m}` : m;
+      }
+      await ack({ response_action: 'errors', errors });
+      return;
+    }
+    await ack();
+    const target = s;
+    await start({ ...target, refuse: (text) => tellPrivately({ channel: target.channel, user, text: `:warning: ${text}`, ...(target.thread ? { thread: target.thread } : {}) }) });
+  });
+}
