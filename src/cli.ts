@@ -125,11 +125,13 @@ async function generate(argv: string[]): Promise<number> {
     await app.service.start({ resume: false });
     const wait = waitFor(app, (job) => job.id === jobId);
     submitted = true;
-    const { job } = await app.service.submit({
+    const user = userInfo().username || 'local';
+    // The same use case as every chat platform; the terminal has no place, so only the bot-wide limits apply.
+    const job = await app.useCases.start({
+      actor: { surface: TERMINAL, userId: user, canModerate: async () => false, canAdminister: async () => false },
+      where: { channelId: 'terminal' },
       input,
-      surface: TERMINAL,
       conversation: terminalConversation(out),
-      requester: { id: userInfo().username || 'local' },
     });
     jobId = job.id;
     const finished = (await wait.promise).find((j) => j.id === jobId)!;

@@ -56,7 +56,8 @@ export interface StartRequest {
   input: GenerationInput;
   conversation: string;
   meta?: Record<string, string>;
-  announce: Announce;
+  /** Posts the first progress message; by default a new message in `conversation`. */
+  announce?: Announce;
   /** Fetches what was only declared (e.g. a Slack file), once every check has passed. */
   materialize?(input: GenerationInput): Promise<GenerationInput>;
 }
@@ -183,7 +184,7 @@ export function createVideoUseCases(d: UseCaseDeps) {
         requester: { id: r.actor.userId, ...(r.actor.userName ? { name: r.actor.userName } : {}) },
         ...(r.meta ? { meta: r.meta } : {}),
         ...(place ? { place } : {}),
-        announce: r.announce,
+        ...(r.announce ? { announce: r.announce } : {}),
       });
       return job;
     },
