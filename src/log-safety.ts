@@ -52,6 +52,7 @@ export function maskUrl(url: string): string {
     .replace(/\?[^\s"#]*/g, (q) => (q.length > 1 ? `?${MASK}` : q));
 }
 
+const HOOK_REF_RE = /\b(discord:hook:\d+:)[^:\s"'\\]+/g;
 const URL_RE = /\b(?:https?|wss?|redis|rediss):\/\/[^\s"'<>\\]+/g;
 const TOKEN_RES: RegExp[] = [
   // Slack tokens: bot, user, app-level, refresh, config.
@@ -68,6 +69,8 @@ export function scrubText(text: string, secrets: readonly string[] = []): string
   let out = text;
   for (const s of secrets) if (out.includes(s)) out = out.split(s).join(MASK);
   out = out.replace(URL_RE, maskUrl);
+  // A Discord interaction-webhook reference (discord:hook:<app>:<token>:…) holds the interaction's token.
+  out = out.replace(HOOK_REF_RE, `$1${MASK}`);
   for (const re of TOKEN_RES) out = out.replace(re, (m, scheme?: string) => (typeof scheme === 'string' && m.startsWith(scheme) ? `${scheme} ${MASK}` : MASK));
   return out;
 }

@@ -112,6 +112,11 @@ describe('masking', () => {
     expect(out).toContain('failed with key ***');
   });
 
+  it('masks the interaction token in a Discord webhook reference', () => {
+    const out = scrubText('gone: discord:hook:900000000000000001:aW50ZXJhY3Rpb246MTIz%3AsecretPart:1700000000000:700:@original');
+    expect(out).toBe('gone: discord:hook:900000000000000001:***:1700000000000:700:@original');
+  });
+
   it('replaces a line over 16 KB with a short notice that keeps the level and message', async () => {
     const { lines, stream } = sink();
     const log = createLogger('info', stream);

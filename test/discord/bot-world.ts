@@ -11,7 +11,7 @@ import { logProblems } from '../helpers/log-scan.js';
 import { baseBotEnv, botProcess } from '../helpers/bot-process.js';
 import type { ProviderEmulator } from '../emulator/provider-emulator.js';
 import { startDiscordStandin, STANDIN_IDS } from './standin/discord-standin.js';
-import type { DiscordStandin, StandinMessage } from './standin/discord-standin.js';
+import type { DiscordStandin, GuildSeed, StandinMessage, StandinOptions } from './standin/discord-standin.js';
 
 export const IDS = STANDIN_IDS;
 export const STRING = 3;
@@ -34,11 +34,21 @@ export interface World {
 /** A third text channel, for tests that need one more. */
 export const ART_CHANNEL = '810000000000000003';
 
-export async function createWorld(opts: { renderMs?: number; env?: Record<string, string> } = {}): Promise<World> {
+export interface WorldOptions {
+  renderMs?: number;
+  env?: Record<string, string>;
+  /** Servers besides the test guild (e.g. one that never added the bot). */
+  extraGuilds?: GuildSeed[];
+  /** More stand-in options (not `guilds`). */
+  standin?: Omit<StandinOptions, 'guilds'>;
+}
+
+export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   // Prompts that say "slow" render for a minute and "crash" for a few seconds, so tests can act on a running job without racing it.
   const renderMs = (prompt: string) => (/\bslow\b/.test(prompt) ? 60_000 : /\bcrash\b/.test(prompt) ? 3000 : (opts.renderMs ?? 400));
   const emulator = await startProviderEmulator({ renderMs: ({ body }) => renderMs(String(body.prompt)) });
   const discord = await startDiscordStandin({
+    ...opts.standin,
     guilds: [
       {
         id: STANDIN_IDS.guild,
@@ -49,6 +59,7 @@ export async function createWorld(opts: { renderMs?: number; env?: Record<string
           { id: ART_CHANNEL, name: 'art' },
         ],
       },
+      ...(opts.extraGuilds ?? []),
     ],
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'seedance-discord-'));

@@ -179,5 +179,13 @@ describe('register-commands', () => {
     expect(opt('resolution').choices!.map((c) => c.value)).toEqual(['480p', '720p', '1080p']);
     expect(opt('duration').choices!.map((c) => c.value)).toEqual([5, 10]);
     expect(opt('aspect_ratio').choices!.map((c) => c.value)).toContain('9:21');
+    // Usable from a server install and a user install, in servers, the bot's DM and private channels; admin stays in servers.
+    const installs = Object.fromEntries(cmds.map((c) => [c.name, [(c as { integration_types?: number[] }).integration_types, (c as { contexts?: number[] }).contexts]]));
+    expect(installs).toEqual({
+      video: [[0, 1], [0, 1, 2]],
+      Animate: [[0, 1], [0, 1, 2]],
+      'video-usage': [[0, 1], [0, 1, 2]],
+      'video-admin': [[0], [0]],
+    });
   });
 });

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { UserFacingError } from '../../src/core/errors.js';
 import { imageFromAttachment, firstImage } from '../../src/surfaces/discord/discord-input.js';
 import { bar, progressText, renderMessage } from '../../src/surfaces/discord/discord-format.js';
-import { buttonId, channelRef, dmRef, messageRef, parseButtonId, parseRef } from '../../src/surfaces/discord/discord-refs.js';
+import { buttonId, channelRef, dmRef, hookRef, isHookRef, messageRef, parseButtonId, parseRef } from '../../src/surfaces/discord/discord-refs.js';
+import { reachOf } from '../../src/surfaces/discord/discord-reach.js';
+import { discordCommands } from '../../commands/discord-commands.js';
+import { createCatalogue } from '../../src/core/catalogue.js';
+import { BUILTIN_MODELS } from '../../src/providers/index.js';
 import { discordIntents } from '../../src/surfaces/discord/discord-bot.js';
 import { GatewayIntentBits } from 'discord.js';
 import { sampleMessages } from '../surfaces/chat-surface-contract.js';
@@ -17,12 +21,54 @@ describe('Discord references', () => {
     expect(parseRef(messageRef('1', '2'))).toEqual({ channelId: '1', messageId: '2' });
     expect(parseRef(dmRef('99'))).toEqual({ dmUserId: '99' });
     expect(() => parseRef('slack:T:C')).toThrow();
+    expect(parseRef(dmRef('99', 'expired'))).toEqual({ dmUserId: '99', dmReason: 'expired' });
+  });
+  it('round-trip interaction webhooks, with a token that needs escaping', () => {
+    const hook = { appId: '900', token: 'aW50:c2Vj/ret+x', expiresAt: 1_700_000_000_123, userId: '700' };
+    const conversation = hookRef(hook);
+    expect(conversation).toBe(`discord:hook:900:${encodeURIComponent(hook.token)}:1700000000123:700`);
+    expect(isHookRef(conversation)).toBe(true);
+    expect(parseRef(conversation)).toEqual({ hook });
+    expect(parseRef(hookRef({ ...hook, messageId: '@original' }))).toEqual({ hook: { ...hook, messageId: '@original' } });
+    expect(parseRef(hookRef({ ...hook, messageId: '123' })).hook!.messageId).toBe('123');
+    expect(() => parseRef('discord:hook:900')).toThrow();
+    expect(() => parseRef('discord:hook:900:tok:soon:700')).toThrow();
   });
   it('encode button actions with the job id', () => {
     const id = buttonId('reroll', '3f1c2a9e-0000-4000-8000-000000000000');
     expect(id.length).toBeLessThanOrEqual(100);
     expect(parseButtonId(id)).toEqual({ action: 'reroll', jobId: '3f1c2a9e-0000-4000-8000-000000000000' });
     expect(parseButtonId('sd:explode:1')).toBeUndefined();
+  });
+});
+
+describe('Discord reach: the channel API, or the interaction webhook', () => {
+  const all = (1n << 10n) | (1n << 11n) | (1n << 15n) | (1n << 38n);
+  const facts = { context: 0, guildId: 'g', guildInstall: 'g', appPermissions: all, inThread: false };
+  it('uses the channel API where the server installed the bot and it may view, send and attach', () => {
+    expect(reachOf(facts)).toEqual({ via: 'channel' });
+    expect(reachOf({ ...facts, inThread: true, appPermissions: all & ~(1n << 11n) })).toEqual({ via: 'channel' });
+    // The bot's own DM: always its channel, whatever app_permissions says there.
+    expect(reachOf({ ...facts, context: 1, guildId: null, guildInstall: '0', appPermissions: 1n << 15n })).toEqual({ via: 'channel' });
+    expect(reachOf({ ...facts, context: 1, guildId: null, guildInstall: null, appPermissions: 0n })).toEqual({ via: 'channel' });
+  });
+  it('uses the webhook for user installs, private channels and missing permissions', () => {
+    expect(reachOf({ ...facts, guildInstall: null })).toEqual({ via: 'webhook', reason: 'user install' });
+    expect(reachOf({ ...facts, guildInstall: 'other' })).toEqual({ via: 'webhook', reason: 'user install' });
+    expect(reachOf({ ...facts, context: 2, guildId: null, guildInstall: null })).toEqual({ via: 'webhook', reason: 'private channel' });
+    for (const missing of [10n, 11n, 15n]) {
+      expect(reachOf({ ...facts, appPermissions: all & ~(1n << missing) })).toEqual({ via: 'webhook', reason: 'missing permissions' });
+    }
+    expect(reachOf({ ...facts, inThread: true, appPermissions: all & ~(1n << 38n) })).toEqual({ via: 'webhook', reason: 'missing permissions' });
+  });
+});
+
+describe('Discord command installs', () => {
+  const cat = createCatalogue(BUILTIN_MODELS, { providers: ['aimlapi'] });
+  const installs = (allowDms: boolean) => Object.fromEntries(discordCommands(cat, { allowDms }).map((c) => [c.name, [c.integration_types, c.contexts]]));
+  it('offers /video, Animate and /video-usage to server and user installs; DMs and private channels only with DMs on', () => {
+    expect(installs(true)).toEqual({ video: [[0, 1], [0, 1, 2]], Animate: [[0, 1], [0, 1, 2]], 'video-usage': [[0, 1], [0, 1, 2]], 'video-admin': [[0], [0]] });
+    expect(installs(false)).toEqual({ video: [[0, 1], [0]], Animate: [[0, 1], [0]], 'video-usage': [[0, 1], [0]], 'video-admin': [[0], [0]] });
   });
 });
 

@@ -1,6 +1,9 @@
 /**
  * Slash commands, Apps > Animate, modals and buttons. Every interaction is
- * answered at once (well inside Discord's 3 s); refusals are ephemeral.
+ * answered at once (well inside Discord's 3 s); refusals are ephemeral. Where
+ * the bot can't post with its own token (a user install where the bot is not a
+ * member, a group DM: discord-reach.ts), a job's progress and results go through
+ * the interaction's webhook instead.
  */
 import { randomBytes } from 'node:crypto';
 import type {
@@ -23,8 +26,8 @@ import { attachmentFacts, firstImage, imageFromAttachment } from './discord-inpu
 import { interactionReach } from './discord-reach.js';
 import { parseButtonId } from './discord-refs.js';
 import type { StartContext, StartDeps } from './discord-start-job.js';
-import { INTERACTION_TOKEN_TTL_MS } from './discord-surface.js';
 import { RESTARTING, discordActor, discordWhere, startJob } from './discord-start-job.js';
+import { INTERACTION_TOKEN_TTL_MS } from './discord-surface.js';
 
 export interface InteractionDeps extends StartDeps {
   catalogue: Catalogue;
@@ -54,7 +57,7 @@ export function createInteractionHandler(d: InteractionDeps) {
     const channel = i.channel;
     const parentId = channel && 'isThread' in channel && channel.isThread() ? channel.parentId : null;
     const reach = interactionReach(i);
-    if (reach.via === 'webhook') d.logger.info({ interaction: i.id, reason: reach.reason }, 'the bot is not in this channel; answering through the interaction webhook');
+    if (reach.via === 'webhook') d.logger.info({ interaction: i.id, reason: reach.reason }, 'the bot cannot post here with its own token; answering through the interaction webhook');
     return {
       input,
       actor: discordActor(i),

@@ -32,7 +32,7 @@ export interface ReachFacts {
 }
 
 export function reachOf(f: ReachFacts): Reach {
-  return { via: 'channel' };
+  if (f.context === InteractionContextType.PrivateChannel) return { via: 'webhook', reason: 'private channel' };
   if (!f.guildId) return { via: 'channel' };
   if (f.guildInstall !== f.guildId) return { via: 'webhook', reason: 'user install' };
   const send = f.inThread ? PermissionFlagsBits.SendMessagesInThreads : PermissionFlagsBits.SendMessages;

@@ -10,7 +10,8 @@
  *   `discord:hook:<application>:<token>:<expires at, ms>:<requester>` and message
  *   `…:<requester>:<message id or @original>`. The token is percent-encoded (real
  *   ones never need it). These references hold a credential for 15 minutes: they
- *   are stored with the job but never logged (see `safeRef`).
+ *   are stored with the job but never logged (nothing logs a reference, and
+ *   log-safety.ts masks the token of one that would be).
  */
 export const DISCORD = 'discord';
 
@@ -60,14 +61,6 @@ export const isHookRef = (ref: string) => ref.startsWith(`${DISCORD}:${HOOK}:`);
 export function hookRef(h: HookRef): string {
   const base = `${DISCORD}:${HOOK}:${h.appId}:${encodeURIComponent(h.token)}:${Math.floor(h.expiresAt)}:${h.userId}`;
   return h.messageId ? `${base}:${h.messageId}` : base;
-}
-
-/** A reference fit for a log line: an interaction token is replaced by `***`. */
-export function safeRef(ref: string): string {
-  if (!isHookRef(ref)) return ref;
-  const parts = ref.split(':');
-  parts[3] = '***';
-  return parts.join(':');
 }
 
 /** Button ids: `sd:<action>:<job id>`. */

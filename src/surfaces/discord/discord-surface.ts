@@ -42,6 +42,8 @@ const GONE_CODES = new Set([10003, 10008, 50001, 50013, 50007]);
 /** Unknown Webhook, Invalid Webhook Token: the interaction's token no longer works. */
 const TOKEN_CODES = new Set([10015, 50027]);
 
+/** Under progress shown through an interaction's webhook (with DMs on). */
+export const DM_LATER_NOTE = "-# If this takes more than 15 minutes, the video comes to you by DM (Discord's limit here).";
 /** Said above a result that comes by DM because its interaction token expired. */
 export const EXPIRED_NOTE =
   'ℹ️ Discord only lets me post in that conversation for 15 minutes after you ask, and this took longer, so here it is by DM.';
@@ -128,6 +130,7 @@ export function createDiscordSurface(o: DiscordSurfaceOptions): ChatSurface {
   /** Once the interaction token is no longer usable: the requester's DM, saying why. */
   function viaDm(h: HookRef, message: SurfaceMessage, files?: { name: string; data: Buffer }[], idempotencyKey?: string): Promise<string> {
     if (!o.allowDms) throw new SurfaceGoneError('the interaction token has expired (and DMs are off)');
+    o.logger?.info({ jobId: message.job.id, kind: message.kind }, 'the interaction token has expired; sending to the requester by DM');
     return send(dmRef(h.userId, 'expired'), message, files, idempotencyKey);
   }
 
@@ -149,8 +152,10 @@ export function createDiscordSurface(o: DiscordSurfaceOptions): ChatSurface {
         auth: false,
         query: new URLSearchParams({ wait: 'true' }),
       })) as { id: string };
-      if (mark) await o.kv.set(mark, { id: sent.id } satisfies HookSent, DAY_MS);
-      if (message.kind !== 'progress') await remember(sent.id, message.job.id);
+      // Posted: a failure to note it now must not make the caller post it again.
+      const note = (write: Promise<unknown>) => write.catch((err: unknown) => o.logger?.warn({ jobId: message.job.id, err }, 'could not record a posted follow-up'));
+      if (mark) await note(o.kv.set(mark, { id: sent.id } satisfies HookSent, DAY_MS));
+      if (message.kind !== 'progress') await note(remember(sent.id, message.job.id));
       return hookRef({ ...h, messageId: sent.id });
     } catch (err) {
       // Discord answered with an error: nothing was posted.
@@ -170,8 +175,10 @@ export function createDiscordSurface(o: DiscordSurfaceOptions): ChatSurface {
       const { channelId, messageId, hook } = parseRef(ref);
       if (hook) {
         if (!hook.messageId || expired(hook)) throw new SurfaceGoneError('the interaction token has expired');
+        const body = renderMessage(message);
+        if (message.kind === 'progress' && o.allowDms) body.content = `${body.content}\n${DM_LATER_NOTE}`;
         try {
-          await o.rest.patch(Routes.webhookMessage(hook.appId, hook.token, hook.messageId), { body: renderMessage(message), auth: false });
+          await o.rest.patch(Routes.webhookMessage(hook.appId, hook.token, hook.messageId), { body, auth: false });
         } catch (err) {
           throw tokenGone(err) ? new SurfaceGoneError('the interaction token has expired', { cause: err }) : mapError(err);
         }

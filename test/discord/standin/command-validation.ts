@@ -43,6 +43,25 @@ function checkOptions(problems: FieldError[], path: string, options: unknown): v
   });
 }
 
+/**
+ * `integration_types` (0 server install, 1 user install) and `contexts` (0 server, 1 bot DM, 2 private channel):
+ * null or a non-empty array of distinct known values.
+ */
+function checkEnumSet(problems: FieldError[], path: string, value: unknown, allowed: readonly number[]): void {
+  if (value === undefined || value === null) return;
+  if (!Array.isArray(value)) return void problems.push({ path, code: 'BASE_TYPE_BAD_TYPE', message: 'Must be an array.' });
+  if (value.length < 1) problems.push({ path, code: 'BASE_TYPE_MIN_LENGTH', message: 'Must be 1 or more in length.' });
+  const seen = new Set<unknown>();
+  value.forEach((v, i) => {
+    if (typeof v !== 'number' || !allowed.includes(v)) {
+      problems.push({ path: `${path}.${i}`, code: 'ENUM_TYPE_COERCE', message: `Value "${String(v)}" is not a valid enum value.` });
+    } else if (seen.has(v)) {
+      problems.push({ path: `${path}.${i}`, code: 'SET_TYPE_ALREADY_CONTAINS_VALUE', message: 'The set already contains this value.' });
+    }
+    seen.add(v);
+  });
+}
+
 /** Throws 50035 for an invalid bulk-overwrite body. */
 export function validateCommands(commands: unknown[]): void {
   const problems: FieldError[] = [];
@@ -56,6 +75,8 @@ export function validateCommands(commands: unknown[]): void {
       checkDescription(problems, path, c.description);
       checkOptions(problems, `${path}.options`, c.options);
     }
+    checkEnumSet(problems, `${path}.integration_types`, c.integration_types, [0, 1]);
+    checkEnumSet(problems, `${path}.contexts`, c.contexts, [0, 1, 2]);
     const key = `${type}:${String(c.name)}`;
     if (seen.has(key)) problems.push({ path: `${path}.name`, code: 'APPLICATION_COMMANDS_DUPLICATE_NAME', message: 'Application command names must be unique' });
     seen.add(key);

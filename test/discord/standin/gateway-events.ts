@@ -41,20 +41,23 @@ function messagePayload(state: StandinState, m: MessageRecord, intents: number):
   return d;
 }
 
+/** The bot gets no events from channels it is not in. */
+const unseen = (state: StandinState, m: MessageRecord): boolean => ((m.flags ?? 0) & EPHEMERAL) !== 0 || state.channels.get(m.channelId)?.botAbsent === true;
+
 export function emitMessageCreate(gateway: Gateway, state: StandinState, m: MessageRecord): void {
-  if (((m.flags ?? 0) & EPHEMERAL) !== 0) return;
+  if (unseen(state, m)) return;
   gateway.dispatch('MESSAGE_CREATE', (intents) =>
     (intents & messageIntent(state, m)) === 0 ? undefined : messagePayload(state, m, intents));
 }
 
 export function emitMessageUpdate(gateway: Gateway, state: StandinState, m: MessageRecord): void {
-  if (((m.flags ?? 0) & EPHEMERAL) !== 0) return;
+  if (unseen(state, m)) return;
   gateway.dispatch('MESSAGE_UPDATE', (intents) =>
     (intents & messageIntent(state, m)) === 0 ? undefined : messagePayload(state, m, intents));
 }
 
 export function emitMessageDelete(gateway: Gateway, state: StandinState, m: MessageRecord): void {
-  if (((m.flags ?? 0) & EPHEMERAL) !== 0) return;
+  if (unseen(state, m)) return;
   const d = { id: m.id, channel_id: m.channelId, ...(m.guildId !== undefined ? { guild_id: m.guildId } : {}) };
   gateway.dispatch('MESSAGE_DELETE', (intents) => ((intents & messageIntent(state, m)) === 0 ? undefined : d));
 }
@@ -65,7 +68,7 @@ export function emitThreadCreate(gateway: Gateway, state: StandinState, thread: 
 }
 
 export function emitChannelDelete(gateway: Gateway, state: StandinState, c: ChannelRecord): void {
-  if (c.guildId === undefined) return;
+  if (c.guildId === undefined || c.botAbsent === true) return;
   const thread = isThreadType(c.type);
   const d = thread ? { id: c.id, type: c.type, guild_id: c.guildId, parent_id: c.parentId ?? null } : apiChannel(state, c);
   gateway.dispatch(thread ? 'THREAD_DELETE' : 'CHANNEL_DELETE', (intents) => ((intents & INTENT.guilds) === 0 ? undefined : d));

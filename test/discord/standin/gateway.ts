@@ -196,7 +196,7 @@ export class Gateway {
     this.sendDispatch(session, 'READY', {
       v: 10,
       user: { ...apiUser(bot), bot: true, verified: true, mfa_enabled: false, email: null },
-      guilds: [...this.state.guilds.keys()].map((id) => ({ id, unavailable: true })),
+      guilds: [...this.state.guilds.values()].filter((g) => g.botMember).map((g) => ({ id: g.id, unavailable: true })),
       session_id: session.id,
       session_type: 'normal',
       resume_gateway_url: this.opts.url(),
@@ -210,7 +210,7 @@ export class Gateway {
       user_settings: {},
       _trace: ['["discord-standin",{"micros":0}]'],
     });
-    for (const guild of this.state.guilds.values()) this.sendDispatch(session, 'GUILD_CREATE', guildCreatePayload(this.state, guild));
+    for (const guild of this.state.guilds.values()) if (guild.botMember) this.sendDispatch(session, 'GUILD_CREATE', guildCreatePayload(this.state, guild));
     this.readyCount += 1;
     const waiters = this.readyWaiters;
     this.readyWaiters = [];

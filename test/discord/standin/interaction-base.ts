@@ -1,10 +1,10 @@
 // Shared pieces of INTERACTION_CREATE payloads: where, who, and the interaction record.
 import { randomBytes } from 'node:crypto';
 import type { World } from './message-ops.js';
-import { apiAttachment, apiChannel, apiMember, apiUser, BOT_PERMISSIONS } from './payloads.js';
+import { apiAttachment, apiChannel, apiMember, apiUser, BOT_PERMISSIONS, PRIVATE_APP_PERMISSIONS } from './payloads.js';
 import { IDS } from './state.js';
 import type { ChannelRecord, GuildRecord, InteractionRecord, StandinState } from './state.js';
-import type { AttachmentSeed } from './types.js';
+import type { AttachmentSeed, InstallKind } from './types.js';
 
 type Obj = Record<string, unknown>;
 
@@ -16,6 +16,21 @@ export interface WhereWho {
   appPermissions?: string;
   attachmentSizeLimit?: number;
   locale?: string;
+  /** Default 'guild' where the bot is a member, 'user' elsewhere (where 'guild' throws). */
+  install?: InstallKind;
+  /** Default 0 in a server, 1 in the bot's DM, 2 in a DM or group DM between users. */
+  context?: 0 | 1 | 2;
+}
+
+/**
+ * authorizing_integration_owners, as Discord sends it: "0" is the installing server's id ("0" in the bot's DM), "1" the
+ * installing user's id. A server that didn't add the bot, or a DM between users, can only have a user install.
+ */
+function owners(place: Place, install: InstallKind): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (install !== 'user') out['0'] = place.guild?.id ?? '0';
+  if (install !== 'guild') out['1'] = place.userId;
+  return out;
 }
 
 export interface Place {
@@ -58,6 +73,13 @@ export function interactionEnvelope(world: World, place: Place, type: number, p:
   const guildId = place.guild?.id;
   const limit = p.attachmentSizeLimit ?? state.uploadLimit(place.channel);
   const channel = { ...apiChannel(state, place.channel), ...(guildId !== undefined ? { permissions } : {}) };
+  const absent = place.channel.botAbsent === true;
+  const install = p.install ?? (absent ? 'user' : 'guild');
+  if (absent && install !== 'user') throw new Error(`Discord stand-in: the bot is not in channel ${place.channel.id}, so only a user install can be used there`);
+  const context = p.context ?? (guildId !== undefined ? 0 : absent ? 2 : 1);
+  const authorizing = owners(place, install);
+  // Where the bot is a member it has its role's permissions; elsewhere (and in DMs) Discord grants a fixed set.
+  const appPermissions = p.appPermissions ?? (absent || guildId === undefined ? PRIVATE_APP_PERMISSIONS : BOT_PERMISSIONS);
   const payload: Obj = {
     id,
     application_id: state.applicationId,
@@ -66,11 +88,11 @@ export function interactionEnvelope(world: World, place: Place, type: number, p:
     version: 1,
     channel_id: place.channel.id,
     channel,
-    app_permissions: p.appPermissions ?? BOT_PERMISSIONS,
+    app_permissions: appPermissions,
     locale: p.locale ?? 'en-US',
     entitlements: [],
-    authorizing_integration_owners: { '0': guildId ?? '0' },
-    context: guildId !== undefined ? 0 : 1,
+    authorizing_integration_owners: authorizing,
+    context,
     attachment_size_limit: limit,
   };
   if (place.guild) {
@@ -92,6 +114,9 @@ export function interactionEnvelope(world: World, place: Place, type: number, p:
     acknowledged: false,
     attachmentSizeLimit: limit,
     responseMessageType: 0,
+    owners: authorizing,
+    install,
+    context,
   };
   return { payload, rec };
 }

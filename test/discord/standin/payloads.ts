@@ -9,6 +9,11 @@ export const BOT_PERMISSIONS = (
   (1n << 10n) | (1n << 11n) | (1n << 13n) | (1n << 14n) | (1n << 15n) | (1n << 16n) | (1n << 18n) |
   (1n << 31n) | (1n << 34n) | (1n << 35n) | (1n << 38n) | (1n << 6n)
 ).toString();
+/**
+ * app_permissions where the bot is not a member (a user install) and in DMs: attach files, embed links, mention
+ * everyone, external emojis. No View Channel or Send Messages: only the interaction's own responses can post there.
+ */
+export const PRIVATE_APP_PERMISSIONS = ((1n << 14n) | (1n << 15n) | (1n << 17n) | (1n << 18n)).toString();
 /** @everyone in a seeded guild: view, send, embed, attach, history, app commands. */
 export const EVERYONE_PERMISSIONS = ((1n << 10n) | (1n << 11n) | (1n << 14n) | (1n << 15n) | (1n << 16n) | (1n << 31n) | (1n << 38n)).toString();
 
@@ -72,8 +77,10 @@ export function isThreadType(type: number): boolean {
 export function apiChannel(state: StandinState, c: ChannelRecord): Json {
   const last = c.lastMessageId ?? null;
   if (c.type === 1 || c.type === 3) {
-    const recipient = state.user(c.recipientId ?? '0');
-    return { id: c.id, type: c.type, last_message_id: last, flags: 0, recipients: [apiUser(recipient)] };
+    const ids = c.recipientIds ?? [c.recipientId ?? '0'];
+    const recipients = ids.map((id) => apiUser(state.user(id)));
+    if (c.type === 1) return { id: c.id, type: c.type, last_message_id: last, flags: 0, recipients };
+    return { id: c.id, type: c.type, name: c.name ?? null, icon: null, owner_id: ids[0], last_message_id: last, flags: 0, recipients };
   }
   if (isThreadType(c.type)) {
     let count = 0;
@@ -182,7 +189,7 @@ export function apiMessage(state: StandinState, m: MessageRecord, depth = 0): Js
       id: m.interaction.id,
       type: m.interaction.type,
       user,
-      authorizing_integration_owners: m.guildId ? { '0': m.guildId } : { '1': m.interaction.userId },
+      authorizing_integration_owners: m.interaction.owners ?? (m.guildId ? { '0': m.guildId } : { '1': m.interaction.userId }),
       ...(m.interaction.name !== undefined ? { name: m.interaction.name } : {}),
     };
     out.interaction = { id: m.interaction.id, type: m.interaction.type, name: m.interaction.name ?? '', user };

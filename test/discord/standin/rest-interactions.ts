@@ -1,5 +1,5 @@
 // Interaction callbacks and the interaction-token webhook routes (follow-ups, @original).
-import { ApiFailure, fail, invalidForm } from './errors.js';
+import { fail, invalidForm } from './errors.js';
 import { createMessage, editMessage, FLAG } from './message-ops.js';
 import { apiMessage } from './payloads.js';
 import { deleteMessageRecord } from './rest-messages.js';
@@ -8,7 +8,6 @@ import type { RestContext, RestReply, Route } from './router.js';
 import type { InteractionRecord, MessageRecord } from './state.js';
 
 type Obj = Record<string, unknown>;
-const WEBHOOK_TOKEN_TTL_MS = 15 * 60 * 1000;
 
 /** Callback types each interaction type accepts (6/7 need a source message). */
 const ALLOWED: Record<number, number[]> = { 2: [4, 5, 9], 3: [4, 5, 6, 7, 9], 4: [8], 5: [4, 5, 6, 7] };
@@ -32,7 +31,7 @@ function responseMessage(ctx: RestContext, rec: InteractionRecord, body: Obj, pl
     uploadLimit: rec.attachmentSizeLimit,
     type: rec.responseMessageType,
     viaInteraction: rec.id,
-    interaction: { id: rec.id, type: rec.type, userId: rec.userId, name: rec.name },
+    interaction: { id: rec.id, type: rec.type, userId: rec.userId, name: rec.name, owners: rec.owners },
     webhookId: ctx.state.applicationId,
     ...(placeholder ? { extraFlags: FLAG.loading, placeholder: true } : {}),
   }).message;
@@ -89,11 +88,11 @@ function callback(ctx: RestContext): RestReply {
   });
 }
 
-/** The interaction behind /webhooks/{app}/{token}; 404 10015 when unknown, 401 50027 once the 15-minute token expired. */
+/** The interaction behind /webhooks/{app}/{token}; 404 10015 when unknown, 401 50027 once the token expired (15 minutes, `webhookTokenTtlMs`). */
 function webhookInteraction(ctx: RestContext): InteractionRecord {
   const rec = ctx.state.interactionsByToken.get(ctx.params.token ?? '');
   if (!rec || ctx.params.app !== ctx.state.applicationId) throw fail.unknownWebhook();
-  if (Date.now() - rec.createdAt > WEBHOOK_TOKEN_TTL_MS) throw new ApiFailure(401, 50027, 'Invalid Webhook Token');
+  if (Date.now() - rec.createdAt > ctx.state.webhookTokenTtlMs) throw fail.invalidWebhookToken();
   return rec;
 }
 
@@ -114,7 +113,7 @@ function followUp(ctx: RestContext): RestReply {
     uploadLimit: rec.attachmentSizeLimit,
     type: 0,
     viaInteraction: rec.id,
-    interaction: { id: rec.id, type: rec.type, userId: rec.userId, name: rec.name },
+    interaction: { id: rec.id, type: rec.type, userId: rec.userId, name: rec.name, owners: rec.owners },
     webhookId: ctx.state.applicationId,
   });
   return json(apiMessage(ctx.state, message));

@@ -140,6 +140,12 @@ async function route(deps: ServerDeps, input: RouteInput): Promise<RestReply | t
   if (match === undefined) throw fail.notFound();
   if (match === 'method-not-allowed') throw fail.methodNotAllowed();
   if (match.route.auth && call.auth !== `Bot ${deps.state.token}`) throw fail.unauthorized();
+  // The bot token reaches only channels and servers the bot is in (interaction webhooks go anywhere).
+  if (match.route.auth) {
+    if (match.params.channelId !== undefined) deps.state.botAccess(match.params.channelId);
+    const guildId = match.params.guildId;
+    if (guildId !== undefined && deps.state.guilds.get(guildId)?.botMember === false) throw fail.missingAccess();
+  }
   const json = parsed.json;
   return match.route.handler({
     state: deps.state,

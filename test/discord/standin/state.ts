@@ -2,6 +2,7 @@
 import { fail } from './errors.js';
 import type {
   GuildSeed,
+  InstallKind,
   InteractionResponseRecord,
   RecordedCall,
   StandinAttachment,
@@ -36,6 +37,8 @@ export interface GuildRecord {
   premiumTier: 0 | 1 | 2 | 3;
   ownerId: string;
   joinedAt: string;
+  /** False for a server that never added the bot. */
+  botMember: boolean;
 }
 
 export interface ChannelRecord extends StandinChannel {
@@ -49,6 +52,8 @@ export interface MessageInteractionInfo {
   type: number;
   userId: string;
   name?: string;
+  /** authorizing_integration_owners of the interaction. */
+  owners?: Record<string, string>;
 }
 
 export interface MessageRecord extends StandinMessage {
@@ -76,6 +81,10 @@ export interface InteractionRecord {
   name?: string;
   /** Message type of the response message (20 chat input, 23 context menu, 0 otherwise). */
   responseMessageType: number;
+  /** authorizing_integration_owners as sent ("0": the server's install, "1": the user's). */
+  owners: Record<string, string>;
+  install: InstallKind;
+  context: number;
 }
 
 export class StandinState {
@@ -83,6 +92,7 @@ export class StandinState {
   readonly applicationId: string;
   readonly botUserId: string;
   readonly ackTimeoutMs: number;
+  readonly webhookTokenTtlMs: number;
   readonly users = new Map<string, UserRecord>();
   readonly guilds = new Map<string, GuildRecord>();
   readonly channels = new Map<string, ChannelRecord>();
@@ -100,10 +110,30 @@ export class StandinState {
     this.applicationId = opts.applicationId ?? IDS.app;
     this.botUserId = opts.botUserId ?? IDS.bot;
     this.ackTimeoutMs = opts.interactionAckTimeoutMs ?? 3000;
+    this.webhookTokenTtlMs = opts.webhookTokenTtlMs ?? 15 * 60 * 1000;
     this.users.set(this.botUserId, { id: this.botUserId, username: 'Seedance Bot', globalName: null, bot: true });
     this.users.set(IDS.alice, { id: IDS.alice, username: 'alice', globalName: 'Alice', bot: false });
     this.users.set(IDS.bob, { id: IDS.bob, username: 'bob', globalName: 'Bob', bot: false });
     for (const seed of opts.guilds ?? [defaultGuild()]) this.seedGuild(seed);
+    for (const p of opts.privateChannels ?? []) {
+      for (const id of p.recipientIds) this.user(id);
+      const type = p.type ?? 3;
+      this.channels.set(p.id, {
+        id: p.id,
+        type,
+        name: p.name,
+        recipientId: p.recipientIds[0],
+        recipientIds: [...p.recipientIds],
+        deleted: false,
+        botAbsent: true,
+        createdAt: Date.now(),
+      });
+    }
+  }
+
+  /** Throws 403 50001 Missing Access when the bot is not a member of the channel (or its server). */
+  botAccess(channelId: string): void {
+    if (this.channels.get(channelId)?.botAbsent === true) throw fail.missingAccess();
   }
 
   /** Increasing snowflake carrying the current time, like Discord's. */
@@ -190,7 +220,8 @@ export class StandinState {
   private seedGuild(seed: GuildSeed): void {
     const ownerId = seed.ownerId ?? IDS.alice;
     this.user(ownerId);
-    this.guilds.set(seed.id, { id: seed.id, name: seed.name, premiumTier: seed.premiumTier ?? 0, ownerId, joinedAt: new Date().toISOString() });
+    const botMember = seed.botMember !== false;
+    this.guilds.set(seed.id, { id: seed.id, name: seed.name, premiumTier: seed.premiumTier ?? 0, ownerId, joinedAt: new Date().toISOString(), botMember });
     for (const c of seed.channels) {
       const type = c.type ?? 0;
       const isThread = type === 10 || type === 11 || type === 12;
@@ -202,6 +233,7 @@ export class StandinState {
         parentId: c.parentId,
         ownerId: isThread ? ownerId : undefined,
         deleted: false,
+        ...(botMember ? {} : { botAbsent: true }),
         createdAt: Date.now(),
       });
     }

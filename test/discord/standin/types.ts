@@ -18,7 +18,23 @@ export interface StandinOptions {
   interactionAckTimeoutMs?: number;
   /** When false, IDENTIFY with a privileged intent (members, presences, message content) is closed with 4014. Default true. */
   privilegedIntentsEnabled?: boolean;
+  /** How long an interaction token works on /webhooks/{app}/{token}, like Discord's 15 minutes; later 401 50027. Default 900000. */
+  webhookTokenTtlMs?: number;
+  /** DMs and group DMs between users (context 2) the bot is not in; reachable only through a user install's interactions. */
+  privateChannels?: PrivateChannelSeed[];
 }
+
+/** A DM (type 1) or group DM (type 3) between users, without the bot. */
+export interface PrivateChannelSeed {
+  id: string;
+  /** Default 3 (group DM). */
+  type?: 1 | 3;
+  recipientIds: string[];
+  name?: string;
+}
+
+/** Which installs authorise an interaction: the server's (owners "0"), the user's ("1"), or both. */
+export type InstallKind = 'guild' | 'user' | 'both';
 
 /** A guild to seed; channels of type 11/12 with a parentId become threads. */
 export interface GuildSeed {
@@ -28,6 +44,12 @@ export interface GuildSeed {
   channels: { id: string; name: string; type?: number; parentId?: string }[];
   /** Default: alice '700000000000000001'. */
   ownerId?: string;
+  /**
+   * False: the server never added the bot (its members use the app through user installs). It is not in READY, gets no
+   * GUILD_CREATE or message events, and bot-token routes for it or its channels answer 403 50001 Missing Access.
+   * Default true.
+   */
+  botMember?: boolean;
 }
 
 /** An attachment stored on a message. `data` is empty for attachments that only declare facts (user messages). */
@@ -110,8 +132,12 @@ export interface StandinChannel {
   name?: string;
   parentId?: string;
   recipientId?: string;
+  /** Group DMs: every recipient. */
+  recipientIds?: string[];
   ownerId?: string;
   deleted: boolean;
+  /** The bot is not a member (a server that didn't add it, a DM or group DM between users): channel routes answer 403 50001. */
+  botAbsent?: boolean;
 }
 
 export interface InteractionResponseRecord {
@@ -185,11 +211,15 @@ export interface SlashCommandInput {
   guildId?: string | null;
   /** Member permissions bitfield. Default '0'. */
   permissions?: string;
-  /** Bot permissions bitfield (app_permissions). */
+  /** Bot permissions bitfield (app_permissions). Default: generous where the bot is a member, a user install's set elsewhere. */
   appPermissions?: string;
   /** Default 10485760. */
   attachmentSizeLimit?: number;
   locale?: string;
+  /** Default 'guild' where the bot is a member, 'user' elsewhere (where 'guild' throws). */
+  install?: InstallKind;
+  /** Interaction context. Default 0 in a server, 1 in the bot's DM, 2 in a DM or group DM between users. */
+  context?: 0 | 1 | 2;
 }
 
 export interface MessageCommandInput {
@@ -200,6 +230,8 @@ export interface MessageCommandInput {
   guildId?: string | null;
   permissions?: string;
   attachmentSizeLimit?: number;
+  install?: InstallKind;
+  context?: 0 | 1 | 2;
 }
 
 export interface UserMessageInput {
