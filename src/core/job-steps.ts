@@ -89,6 +89,12 @@ export function createJobSteps(c: StepContext) {
     } else if (o.event) {
       const r = await apply(l, o.event);
       if (!r.ok) return;
+    } else {
+      // Nothing new from the provider, but the message may still be owed an edit: the job has one
+      // wake-up, and this poll took the place of the progress one (an edit put off for the pace or
+      // the edit budget, or the next tick of the time left). Without this the message froze until
+      // the provider's status next changed.
+      reporter.show(l);
     }
     if (l.job.status === 'running') planPoll(l, o.waitMs ?? 0);
   }

@@ -20,7 +20,8 @@ const button = (text: string, actionId: string, value: string, style?: 'primary'
   ...(style ? { style } : {}),
 });
 
-function escape(text: string): string {
+/** Text with Slack's control characters (&, <, >) escaped, so it shows as written and can't ping or link. */
+export function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 

@@ -4,16 +4,23 @@ import type { Args } from './api-error.js';
 import type { Handler } from './api-chat.js';
 import { validateBlocks } from './api-chat.js';
 import type { ChannelState, SlackWorld } from './state.js';
+import type { PublishedHomeView } from './types.js';
 
 function plainTextLength(v: unknown): number | undefined {
   return isObj(v) && typeof v.text === 'string' ? v.text.length : undefined;
 }
 
-/** The modal checks Slack applies before opening a view (title ≤ 24, blocks ≤ 100, submit with inputs…). */
-function validateView(raw: unknown): Record<string, unknown> {
+/** The largest view Slack takes (views.publish / views.update: view_too_large). */
+const MAX_VIEW_BYTES = 250 * 1024;
+
+/**
+ * The checks Slack applies before showing a view (title ≤ 24, blocks ≤ 100, submit with inputs…). `types` are the
+ * view types the method takes: views.open / views.push show modals, views.publish the Home tab, views.update either.
+ */
+function validateView(raw: unknown, types: readonly ('modal' | 'home')[] = ['modal', 'home']): Record<string, unknown> {
   if (!isObj(raw)) throw invalidArguments('missing required field: view');
   const problems: string[] = [];
-  if (raw.type !== 'modal' && raw.type !== 'home') problems.push('must be one of: modal, home [json-pointer:/view/type]');
+  if (!types.includes(raw.type as 'modal' | 'home')) problems.push(`must be ${types.length === 1 ? types[0] : `one of: ${types.join(', ')}`} [json-pointer:/view/type]`);
   if (raw.type === 'modal') {
     const title = plainTextLength(raw.title);
     if (title === undefined) problems.push('missing required field: title [json-pointer:/view/title]');
@@ -46,7 +53,8 @@ function viewObject(world: SlackWorld, id: string, view: Record<string, unknown>
     callback_id: view.callback_id ?? '',
     external_id: view.external_id ?? '',
     state: { values: {} },
-    hash: `${Date.now()}.${id}`,
+    // Unique per version (a counter), so a stale hash is told apart even within one millisecond.
+    hash: world.nextTs(),
     clear_on_close: view.clear_on_close === true,
     notify_on_close: view.notify_on_close === true,
     root_view_id: rootId,
@@ -59,7 +67,7 @@ function viewObject(world: SlackWorld, id: string, view: Record<string, unknown>
 
 function openView(args: Args, world: SlackWorld): Record<string, unknown> {
   const triggerId = requireStr(args, 'trigger_id');
-  const view = validateView(args.view);
+  const view = validateView(args.view, ['modal']);
   if (world.usedTriggers.has(triggerId)) throw new SlackApiError('expired_trigger_id');
   world.usedTriggers.add(triggerId);
   const id = world.newId('V');
@@ -95,6 +103,25 @@ export const miscMethods: Record<string, Handler> = {
 
   'views.open': openView,
   'views.push': openView,
+
+  // The Home tab of one user (app_home_opened → views.publish): type 'home', ≤ 100 blocks; one view id per user.
+  'views.publish': (args, world) => {
+    const userId = requireStr(args, 'user_id');
+    const view = validateView(args.view, ['home']);
+    if (!world.users.has(userId)) throw new SlackApiError('user_not_found');
+    if (!world.homeTabEnabled) throw new SlackApiError('not_enabled');
+    if (Buffer.byteLength(JSON.stringify(view)) > MAX_VIEW_BYTES) throw new SlackApiError('view_too_large');
+    const known = world.homeViewIds.get(userId);
+    const current = known === undefined ? undefined : world.viewsById.get(known);
+    const hash = str(args, 'hash');
+    if (hash !== undefined && hash !== '' && current !== undefined && hash !== current.hash) throw new SlackApiError('hash_conflict');
+    const id = known ?? world.newId('V');
+    const obj = viewObject(world, id, view, id, null);
+    world.viewsById.set(id, obj);
+    world.homeViewIds.set(userId, id);
+    world.homeViews.push({ userId, view: view as PublishedHomeView['view'], viewId: id, hash: obj.hash as string, at: Date.now() });
+    return { view: obj };
+  },
 
   'views.update': (args, world) => {
     const id = str(args, 'view_id');

@@ -154,6 +154,80 @@ export function blockAction(ctx: PayloadContext, p: BlockActionInput): Record<st
   };
 }
 
+export interface ViewBlockActionInput {
+  actionId: string;
+  value?: string;
+  userId?: string;
+  /** The view the button is on (e.g. standin.homeView(user).viewId); a made-up id by default. */
+  viewId?: string;
+  /** 'home' (default) for the App Home tab, 'modal' for a button inside a modal. */
+  viewType?: 'home' | 'modal';
+  /** The view's blocks, as Slack echoes them. */
+  blocks?: unknown[];
+  blockId?: string;
+}
+
+/**
+ * A button pressed on a view (the App Home tab, or a modal): the container is the view, and there is no channel,
+ * message nor response_url, as Slack sends it.
+ */
+export function viewBlockAction(ctx: PayloadContext, p: ViewBlockActionInput): Record<string, unknown> {
+  const actor = p.userId ?? 'U0ALICE';
+  const viewId = p.viewId ?? `V0${hex(4).toUpperCase()}`;
+  const viewType = p.viewType ?? 'home';
+  const action: Record<string, unknown> = { action_id: p.actionId, block_id: p.blockId ?? 'actions', type: 'button', text: { type: 'plain_text', text: p.actionId, emoji: true }, action_ts: nowTs(ctx) };
+  if (p.value !== undefined) action.value = p.value;
+  const view = {
+    id: viewId,
+    team_id: ctx.teamId,
+    type: viewType,
+    blocks: p.blocks ?? [],
+    private_metadata: '',
+    callback_id: '',
+    state: { values: {} },
+    hash: `${Math.floor(ctx.now() / 1000)}.${hex(4)}`,
+    title: viewType === 'modal' ? { type: 'plain_text', text: 'Seedance', emoji: true } : null,
+    clear_on_close: false,
+    notify_on_close: false,
+    close: null,
+    submit: null,
+    previous_view_id: null,
+    root_view_id: viewId,
+    app_id: ctx.apiAppId,
+    external_id: '',
+    app_installed_team_id: ctx.teamId,
+    bot_id: 'B0BOT0001',
+  };
+  return {
+    type: 'block_actions',
+    ...common(ctx),
+    user: user(ctx, actor),
+    container: { type: 'view', view_id: viewId },
+    trigger_id: newTriggerId(ctx),
+    team: team(ctx),
+    view,
+    actions: [action],
+  };
+}
+
+export interface AppHomeOpenedInput {
+  userId?: string;
+  /** The user's DM channel with the app (standin.dmChannel(user)); default `D` + the user id without its `U`. */
+  channelId?: string;
+  /** 'home' (default) or 'messages' (the Messages tab). */
+  tab?: 'home' | 'messages';
+  /** The Home view published before, echoed back as Slack does once there is one. */
+  view?: Record<string, unknown>;
+}
+
+/** The app_home_opened event (someone opened the app's Home or Messages tab). */
+export function appHomeOpened(ctx: PayloadContext, p: AppHomeOpenedInput): Record<string, unknown> {
+  const actor = p.userId ?? 'U0ALICE';
+  const e: Record<string, unknown> = { type: 'app_home_opened', user: actor, channel: p.channelId ?? `D${actor.replace(/^[UW]/, '')}`, tab: p.tab ?? 'home', event_ts: nowTs(ctx) };
+  if (p.view !== undefined) e.view = p.view;
+  return e;
+}
+
 export interface MessageEventInput {
   text: string;
   userId?: string;

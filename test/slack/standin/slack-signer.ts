@@ -1,10 +1,10 @@
 // Sends correctly signed (v0 HMAC-SHA256) Slack requests to a Bolt HTTP receiver's /slack/events.
 import { createHmac } from 'node:crypto';
 import * as payloads from './slack-payloads.js';
-import type { BlockActionInput, MessageEventInput, PayloadContext, ShortcutMessage, SlashCommandInput, ViewSubmissionInput } from './slack-payloads.js';
+import type { AppHomeOpenedInput, BlockActionInput, MessageEventInput, PayloadContext, ShortcutMessage, SlashCommandInput, ViewBlockActionInput, ViewSubmissionInput } from './slack-payloads.js';
 import type { SlackFileObject } from './types.js';
 
-export type { BlockActionInput, MessageEventInput, ShortcutMessage, SlashCommandInput, ViewSubmissionInput } from './slack-payloads.js';
+export type { AppHomeOpenedInput, BlockActionInput, MessageEventInput, ShortcutMessage, SlashCommandInput, ViewBlockActionInput, ViewSubmissionInput } from './slack-payloads.js';
 
 export interface SlackResponse {
   status: number;
@@ -27,8 +27,13 @@ export interface SlackSender {
   messageShortcut(p: { callbackId: string; userId?: string; channelId?: string; message: ShortcutMessage }): Record<string, unknown>;
   viewSubmission(p: ViewSubmissionInput): Record<string, unknown>;
   blockAction(p: BlockActionInput): Record<string, unknown>;
+  /** A button on a view (the Home tab by default): container {type:'view'}, no channel or response_url. */
+  viewBlockAction(p: ViewBlockActionInput): Record<string, unknown>;
   appMention(p: MessageEventInput): Record<string, unknown>;
+  /** A `message` event; in a D… channel it carries channel_type 'im' (a message in the bot's DM). */
   message(p: MessageEventInput & { subtype?: string }): Record<string, unknown>;
+  /** The app_home_opened event: {type, user, channel, tab, event_ts[, view]}. */
+  appHomeOpened(p?: AppHomeOpenedInput): Record<string, unknown>;
 }
 
 /** `v0=` + hex HMAC-SHA256(secret, `v0:${timestamp}:${rawBody}`). */
@@ -93,8 +98,10 @@ export function createSlackSender(p: {
     messageShortcut: (s) => payloads.messageShortcut(ctx, s),
     viewSubmission: (s) => payloads.viewSubmission(ctx, s),
     blockAction: (s) => payloads.blockAction(ctx, s),
+    viewBlockAction: (s) => payloads.viewBlockAction(ctx, s),
     appMention: (s) => payloads.appMention(ctx, s),
     message: (s) => payloads.messageEvent(ctx, s),
+    appHomeOpened: (s = {}) => payloads.appHomeOpened(ctx, s),
   };
 }
 

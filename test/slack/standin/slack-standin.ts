@@ -9,7 +9,7 @@ import { createStandinServer } from './server.js';
 import { SocketModeServer } from './socket-mode.js';
 import type { SocketModeStandin } from './socket-mode.js';
 import { SlackWorld, mimeFor } from './state.js';
-import type { ChaosFn, FaultSpec, RecordedCall, SlackFileObject, SlackMessage, SlackStandinOptions, StandinFile, ViewRecord } from './types.js';
+import type { ChaosFn, FaultSpec, PublishedHomeView, RecordedCall, SlackFileObject, SlackMessage, SlackStandinOptions, StandinFile, ViewRecord } from './types.js';
 
 export type * from './types.js';
 export type * from './socket-mode.js';
@@ -31,6 +31,16 @@ export interface SlackStandin {
   messages: SlackMessage[];
   /** views.open / views.push calls that succeeded. */
   views: ViewRecord[];
+  /** views.publish calls that succeeded, in order (every user's). */
+  homeViews: PublishedHomeView[];
+  /** The Home tab last published for a user, if any. */
+  homeView(userId: string): PublishedHomeView | undefined;
+  /** The text of every section, header and context block of a user's Home tab (mrkdwn as sent), one per line; '' when none. */
+  homeText(userId: string): string;
+  /** Turns the app's Home tab on or off (views.publish answers not_enabled while off). */
+  setHomeTabEnabled(enabled: boolean): void;
+  /** The id of the bot's DM (IM) channel with a user (D…), opened if needed: where their Messages tab and app_home_opened point. */
+  dmChannel(userId: string): string;
   /** Files the bot uploaded (files.uploadV2), by id. */
   files: Map<string, StandinFile>;
   /** Files made with addUserFile, by id. */
@@ -75,6 +85,13 @@ function describeCalls(calls: RecordedCall[]): string {
   return recent.length === 0 ? '  (no calls)' : recent.join('\n');
 }
 
+/** The visible text of a block (section text and fields, header, context elements). */
+function blockText(block: unknown): string[] {
+  const b = block as { text?: { text?: unknown }; fields?: { text?: unknown }[]; elements?: { text?: unknown }[] };
+  const texts = [b.text?.text, ...(b.fields ?? []).map((f) => f.text), ...(b.elements ?? []).map((e) => (typeof e.text === 'string' ? e.text : undefined))];
+  return texts.filter((t): t is string => typeof t === 'string');
+}
+
 export async function startSlackStandin(opts: SlackStandinOptions = {}): Promise<SlackStandin> {
   const world = new SlackWorld(opts);
   const faults = new FaultStore();
@@ -101,6 +118,16 @@ export async function startSlackStandin(opts: SlackStandinOptions = {}): Promise
     calls: world.calls,
     messages: world.messages,
     views: world.views,
+    homeViews: world.homeViews,
+    homeView: (userId) => world.homeViews.filter((v) => v.userId === userId).at(-1),
+    homeText(userId) {
+      const view = world.homeViews.filter((v) => v.userId === userId).at(-1)?.view;
+      return (view?.blocks ?? []).flatMap(blockText).join('\n');
+    },
+    setHomeTabEnabled(enabled) {
+      world.homeTabEnabled = enabled;
+    },
+    dmChannel: (userId) => world.imWith(userId).id,
     files: world.files,
     userFiles: world.userFiles,
     scopes: world.scopes,

@@ -9,7 +9,17 @@ import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
 import type { Handler } from './api-chat.js';
 import * as payloads from './slack-payloads.js';
-import type { BlockActionInput, EventCallbackOptions, MessageEventInput, PayloadContext, ShortcutMessage, SlashCommandInput, ViewSubmissionInput } from './slack-payloads.js';
+import type {
+  AppHomeOpenedInput,
+  BlockActionInput,
+  EventCallbackOptions,
+  MessageEventInput,
+  PayloadContext,
+  ShortcutMessage,
+  SlashCommandInput,
+  ViewBlockActionInput,
+  ViewSubmissionInput,
+} from './slack-payloads.js';
 import type { SlackWorld } from './state.js';
 
 export type EnvelopeType = 'events_api' | 'slash_commands' | 'interactive';
@@ -102,8 +112,10 @@ export interface SocketModeStandin {
   messageShortcut(p: { callbackId: string; userId?: string; channelId?: string; message: ShortcutMessage }): Record<string, unknown>;
   viewSubmission(p: ViewSubmissionInput): Record<string, unknown>;
   blockAction(p: BlockActionInput): Record<string, unknown>;
+  viewBlockAction(p: ViewBlockActionInput): Record<string, unknown>;
   appMention(p: MessageEventInput): Record<string, unknown>;
   message(p: MessageEventInput & { subtype?: string }): Record<string, unknown>;
+  appHomeOpened(p?: AppHomeOpenedInput): Record<string, unknown>;
   /** Resolves once a connection is open (default timeout 5000 ms). */
   waitForConnection(timeoutMs?: number): Promise<void>;
   /** Sends `{type:'disconnect', reason}` on every open connection, as Slack does before rotating one; the client closes and reconnects. */
@@ -175,8 +187,10 @@ export class SocketModeServer {
       messageShortcut: (s) => payloads.messageShortcut(ctx, s),
       viewSubmission: (s) => payloads.viewSubmission(ctx, s),
       blockAction: (s) => payloads.blockAction(ctx, s),
+      viewBlockAction: (s) => payloads.viewBlockAction(ctx, s),
       appMention: (s) => payloads.appMention(ctx, s),
       message: (s) => payloads.messageEvent(ctx, s),
+      appHomeOpened: (s = {}) => payloads.appHomeOpened(ctx, s),
       waitForConnection: (timeoutMs = 5000) => self.waitForConnection(timeoutMs),
       disconnect(reason = 'refresh_requested') {
         const msg = JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'standin' } });

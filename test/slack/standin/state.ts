@@ -1,6 +1,6 @@
 // The stand-in's workspace: channels, users, messages, files, views and id/ts generation.
 import { SlackApiError } from './api-error.js';
-import type { RecordedCall, SlackFileObject, SlackMessage, SlackStandinOptions, StandinFile, ViewRecord } from './types.js';
+import type { PublishedHomeView, RecordedCall, SlackFileObject, SlackMessage, SlackStandinOptions, StandinFile, ViewRecord } from './types.js';
 
 export const DEFAULT_SCOPES = [
   'app_mentions:read',
@@ -79,6 +79,11 @@ export class SlackWorld {
   readonly messages: SlackMessage[] = [];
   readonly views: ViewRecord[] = [];
   readonly viewsById = new Map<string, Record<string, unknown>>();
+  /** views.publish calls that succeeded, in order. */
+  readonly homeViews: PublishedHomeView[] = [];
+  /** Each user's Home view id (one per user, kept across publishes). */
+  readonly homeViewIds = new Map<string, string>();
+  homeTabEnabled: boolean;
   readonly files = new Map<string, StandinFile>();
   readonly userFiles = new Map<string, StandinFile>();
   readonly pendingUploads = new Map<string, PendingUpload>();
@@ -97,6 +102,7 @@ export class SlackWorld {
     this.botUserId = opts.botUserId ?? 'U0BOT0001';
     this.botId = opts.botId ?? 'B0BOT0001';
     this.scopes = new Set(opts.scopes ?? DEFAULT_SCOPES);
+    this.homeTabEnabled = opts.homeTabEnabled ?? true;
     const users = opts.users ?? [
       { id: 'U0ALICE', name: 'alice' },
       { id: 'U0BOB', name: 'bob' },

@@ -25,6 +25,8 @@ export interface SlackStandinOptions {
   users?: { id: string; name: string; isAdmin?: boolean }[];
   /** Granted bot scopes (sent back in `x-oauth-scopes`); see DEFAULT_SCOPES. */
   scopes?: string[];
+  /** Whether the app's Home tab is enabled (views.publish answers not_enabled when it isn't); default true. */
+  homeTabEnabled?: boolean;
 }
 
 /** Slack's file object, as returned by files.info / completeUploadExternal and carried in events. */
@@ -162,5 +164,17 @@ export interface ViewRecord {
   triggerId: string;
   view: unknown;
   viewId: string;
+  at: number;
+}
+
+/** A views.publish call that succeeded: the Home tab as published for one user. */
+export interface PublishedHomeView {
+  userId: string;
+  /** The view as sent (type 'home', blocks, …). */
+  view: { type: 'home'; blocks: unknown[] } & Record<string, unknown>;
+  /** The user's Home view id: the same across publishes, as Slack keeps one Home view per user and app. */
+  viewId: string;
+  /** The hash the published view got (a later publish may pass it to guard against a race). */
+  hash: string;
   at: number;
 }

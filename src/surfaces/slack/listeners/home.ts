@@ -7,6 +7,7 @@
 import type { App, webApi } from '@slack/bolt';
 import type { JobRecord } from '../../../core/job.js';
 import { describeSettings, describeUsage } from '../../../usecases/video-use-cases.js';
+import { escape } from '../slack-format.js';
 import { videoModal } from '../slack-modal.js';
 import { parseSlackRef } from '../slack-refs.js';
 import type { SlackListenerDeps } from './context.js';
@@ -53,7 +54,8 @@ export function register(app: App, deps: SlackListenerDeps): void {
     const lines = await Promise.all(
       recent.map(async (job) => {
         const alias = catalogue.byId(job.request.modelId)?.alias ?? job.request.modelId;
-        const prompt = job.request.prompt.replace(/\s+/g, ' ').slice(0, 80);
+        // Escaped like every prompt the bot shows in Slack: a `>` would end the link's label, a `<…>` would link or ping.
+        const prompt = escape(job.request.prompt.replace(/\s+/g, ' ').slice(0, 80));
         const link = await linkOf(job);
         return `• ${link ? `<${link}|${prompt}>` : prompt} — ${alias}, ${STATUS_WORDS[job.status] ?? job.status}`;
       }),
