@@ -299,3 +299,14 @@ describe('the App Home tab', () => {
     for (const id of ['prompt', 'image', 'model', 'conversation']) expect(v.blocks.map((b) => b.block_id)).toContain(id);
   });
 });
+
+describe('text as Slack sends it', () => {
+  it('decodes &amp; &lt; &gt; before the prompt goes to the provider (from /video and from a mention)', async () => {
+    await w.send.command({ command: CALLBACKS.command, text: 'salt &amp; pepper &lt;3 --seed 7', userId: BOB, channelId: GENERAL });
+    const viaCommand = await until(() => createOf('salt & pepper <3'));
+    expect(viaCommand).toMatchObject({ seed: 7 });
+    await w.send.event(w.send.appMention({ userId: BOB, channelId: GENERAL, text: `<@${w.slack.botUserId}> fish &amp; chips &gt; everything` }));
+    await until(() => createOf('fish & chips > everything'));
+    expect(w.emulator.requests.some((r) => JSON.stringify(r.body ?? '').includes('&amp;'))).toBe(false);
+  });
+});

@@ -25,6 +25,11 @@ export function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** Text as the person typed it: Slack sends `&`, `<` and `>` in messages and commands as entities. */
+export function unescape(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
 /** A prompt as an escaped block quote (a prompt must not ping or link). */
 export const quote = (prompt: string) => quotePrompt(escape(prompt));
 

@@ -4,6 +4,7 @@
  * fromMessage; a reply without an image in such a thread makes that video again.
  */
 import type { App } from '@slack/bolt';
+import { unescape } from '../slack-format.js';
 import { userMessageFor } from '../../../core/errors.js';
 import { parseInlineFlags } from '../../common/inline-flags.js';
 import type { SlackFile } from '../slack-files.js';
@@ -19,7 +20,8 @@ export function register(app: App, { catalogue, kv, start, rerun, jobFor, botUse
     if (!e.user) return;
     const thread = e.thread_ts ?? e.ts;
     const refuse = (text: string) => tellPrivately({ channel: e.channel, user: e.user!, text: `:warning: ${text}`, thread });
-    const text = (e.text ?? '').replace(new RegExp(`<@${botUserId()}>`, 'g'), ' ');
+    // Mentions are removed while still escaped; then the text is as typed (Slack sends &, < and > as entities).
+    const text = unescape((e.text ?? '').replace(new RegExp(`<@${botUserId()}>`, 'g'), ' '));
     const parsed = parseInlineFlags(text, catalogue.aliases());
     if (parsed.problems.length) return refuse(`${parsed.problems.join('; ')}. ${SLACK_USAGE}`);
     const imageFile = e.files?.find(isImageFile);
