@@ -98,6 +98,15 @@ export function createJobService(deps: JobServiceDeps) {
   const r = createJobRunner(deps);
   const { self, live, listeners, files, machine, queue, summary, surfaces, track, apply, end, tell, queueChanged, pump } = r;
 
+  /** What one person has going and has made today (here and everywhere), with the limits that apply. */
+  async function readUsage(s: { surface: string; requesterId: string; place?: Place }): Promise<{ usage: Usage; limits: AdmissionLimits }> {
+    const usage = await store.usage({ surface: s.surface, requesterId: s.requesterId, ...(s.place ? { place: s.place.key } : {}), day: utcDay(clock.now()) }).catch((err: unknown) => {
+      log.error({ err }, 'could not read usage');
+      throw new UserFacingError('store_unavailable', STORE_DOWN);
+    });
+    return { usage, limits: admissionLimits(config, s.place) };
+  }
+
   return {
     instanceId: r.self,
     validate: (input: GenerationInput) => deps.validator.parse(input),
@@ -120,21 +129,11 @@ export function createJobService(deps: JobServiceDeps) {
     },
 
     /** What one person has going and has made today (here and everywhere), with the limits that apply. */
-    async usage(s: { surface: string; requesterId: string; place?: Place }): Promise<{ usage: Usage; limits: AdmissionLimits }> {
-      const usage = await store.usage({ surface: s.surface, requesterId: s.requesterId, ...(s.place ? { place: s.place.key } : {}), day: utcDay(clock.now()) }).catch((err: unknown) => {
-        log.error({ err }, 'could not read usage');
-        throw new UserFacingError('store_unavailable', STORE_DOWN);
-      });
-      return { usage, limits: admissionLimits(config, s.place) };
-    },
+    usage: readUsage,
 
     /** Throws the refusal if this person has already reached a limit (a quick check; `submit` decides atomically). */
     async checkAdmission(s: { surface: string; requesterId: string; place?: Place }): Promise<void> {
-      const limits = admissionLimits(config, s.place);
-      const usage = await store.usage({ surface: s.surface, requesterId: s.requesterId, ...(s.place ? { place: s.place.key } : {}), day: utcDay(clock.now()) }).catch((err: unknown) => {
-        log.error({ err }, 'could not read usage');
-        throw new UserFacingError('store_unavailable', STORE_DOWN);
-      });
+      const { usage, limits } = await readUsage(s);
       const hit = reachedLimit(limits, usage);
       if (hit) throw refusal(hit, usage, limits, s.place);
     },

@@ -6,6 +6,7 @@
 import type { webApi } from '@slack/bolt';
 import type { Dispatcher } from 'undici';
 import { UserFacingError } from '../../core/errors.js';
+import { within } from '../../platform-connection.js';
 import { IMAGE_LIMITS, checkImageFacts, probeImage } from '../../core/image-probe.js';
 import type { ImageInput } from '../../core/request.js';
 import { fetchBytes } from '../../http/video-fetcher.js';
@@ -35,12 +36,8 @@ export function slackFileFields(f: Record<string, unknown>): SlackFile {
  * timeout) because a caller may still have to answer Slack within 3 s.
  */
 export async function lookUpSlackFile(client: webApi.WebClient, id: string, what: string, timeoutMs = 2000): Promise<SlackFile> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
   try {
-    const res = await Promise.race([client.files.info({ file: id }), late]);
+    const res = await within(client.files.info({ file: id }), timeoutMs, 'files.info did not answer');
     if (!res.file) throw new Error('no file in the answer');
     return slackFileFields(res.file as Record<string, unknown>);
   } catch (err) {
@@ -48,8 +45,6 @@ export async function lookUpSlackFile(client: webApi.WebClient, id: string, what
     if (code === 'file_not_found' || code === 'file_deleted') throw new UserFacingError('image_gone', `the ${what} is no longer on Slack (it was deleted, or you can't see it any more)`);
     if (code === 'missing_scope') throw new UserFacingError('files_read_missing', `couldn't read the ${what}: this app is missing the files:read permission. Ask an admin to reinstall it from its manifest.`);
     throw new UserFacingError('image_unreadable', `couldn't look up the ${what} on Slack (${code ?? (err as Error).message}); please try again`, [], { cause: err });
-  } finally {
-    clearTimeout(timer);
   }
 }
 
