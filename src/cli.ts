@@ -4,6 +4,7 @@
  * the chat platforms use. Progress on stderr, the MP4 written to --out, errors as
  * one clear line and a non-zero exit.
  */
+import { durationText } from './core/catalogue.js';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -170,8 +171,19 @@ async function models(): Promise<number> {
   const { app } = await boot(config, true);
   try {
     for (const m of app.catalogue.models) {
-      const extras = [m.aspectRatios.length ? `ratios ${m.aspectRatios.join(' ')}` : 'ratio from image', m.lastFrame ? 'last frame' : '', `seed ${m.seed.min}..${m.seed.max}`].filter(Boolean);
-      process.stdout.write(`${m.alias.padEnd(5)} ${m.mode}  ${m.label}\n      ${m.resolutions.join('/')} · ${m.durations.join('/')}s · ${extras.join(' · ')}\n`);
+      const refs = m.references;
+      const extras = [
+        m.aspectRatios.length ? `ratios ${m.aspectRatios.join(' ')}` : 'ratio from image',
+        m.lastFrame ? 'last frame' : '',
+        m.audio ? 'sound' : 'no sound',
+        refs.images ? `up to ${refs.images} reference images` : '',
+        refs.videos ? `${refs.videos} reference videos` : '',
+        refs.audios ? `${refs.audios} reference sound files` : '',
+        m.fixedCamera ? 'fixed camera' : '',
+        `seed ${m.seed.min}..${m.seed.max}`,
+      ].filter(Boolean);
+      const mode = m.mode === 'any' ? 'text/image' : m.mode === 't2v' ? 'text' : 'image';
+      process.stdout.write(`${m.alias.padEnd(12)} ${mode.padEnd(10)} ${m.label}\n      ${m.resolutions.join('/')} · ${durationText(m)} s · ${extras.join(' · ')}\n`);
     }
     return 0;
   } finally {

@@ -40,7 +40,7 @@ const MAX_WEIGHT = 40;
 const PRIOR_SIGMA = 0.3;
 const MIN_SIGMA = 0.05;
 
-const RESOLUTION_FACTOR: Record<string, number> = { '480p': 0.68, '720p': 1, '1080p': 1.5 };
+const RESOLUTION_FACTOR: Record<string, number> = { '480p': 0.68, '720p': 1, '1080p': 1.5, '4k': 3 };
 
 export function statsKey(modelId: string, resolution: string, duration: number): string {
   return `${modelId}|${resolution}|${duration}s`;

@@ -11,6 +11,7 @@ import { toDataUri } from './image-probe.js';
 import type { JobRecord } from './job.js';
 import type { Logger } from './logger.js';
 import type { PreparedImage } from './request.js';
+import { requestImages } from './request.js';
 
 const EXT: Record<string, string> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp', 'image/gif': 'gif', 'image/bmp': 'bmp', 'image/tiff': 'tiff' };
 
@@ -42,7 +43,7 @@ export function createJobFiles(o: { workDir: string; videosCapBytes: number; log
     videoPath: (jobId: string) => join(videosDir, `${jobId}.mp4`),
 
     /** Writes an image's bytes once and returns the reference the record keeps. */
-    async storeImage(jobId: string, role: 'first' | 'last', image: PreparedImage): Promise<PreparedImage> {
+    async storeImage(jobId: string, role: 'first' | 'last' | `ref${number}`, image: PreparedImage): Promise<PreparedImage> {
       if (!image.data) return image;
       await mkdir(imagesDir, { recursive: true });
       const file = join('images', `${jobId}-${role}.${EXT[image.mime ?? ''] ?? 'img'}`);
@@ -103,7 +104,7 @@ export function createJobFiles(o: { workDir: string; videosCapBytes: number; log
       if (sizes.has(job.id) || !measured) await remove(join(videosDir, `${job.id}.mp4`));
       videoBytes -= sizes.get(job.id) ?? 0;
       sizes.delete(job.id);
-      for (const img of [job.request.image, job.request.lastFrame]) if (img?.file) await remove(join(o.workDir, img.file));
+      for (const img of requestImages(job.request)) if (img.file) await remove(join(o.workDir, img.file));
       // A video a provider handed over as a file (Segmind's synchronous API).
       if (job.result?.video.kind === 'file') await remove(job.result.video.path);
     },

@@ -150,6 +150,7 @@ export function createJobService(deps: JobServiceDeps) {
       try {
         if (request.image) request.image = await files.storeImage(id, 'first', request.image);
         if (request.lastFrame) request.lastFrame = await files.storeImage(id, 'last', request.lastFrame);
+        if (request.references) request.references = await Promise.all(request.references.map((r, i) => files.storeImage(id, `ref${i + 1}`, r)));
       } catch (err) {
         log.error({ jobId: id, err }, 'could not store the input image');
         throw new UserFacingError('store_unavailable', STORE_DOWN);

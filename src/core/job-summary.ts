@@ -5,6 +5,8 @@ import type { JobSummary } from './ports.js';
 
 export function summarize(job: JobRecord, catalogue: Catalogue): JobSummary {
   const spec = catalogue.byId(job.request.modelId);
+  const r = job.request;
+  const refs = (r.references?.length ?? 0) + (r.referenceVideos?.length ?? 0) + (r.referenceAudios?.length ?? 0);
   return {
     id: job.id,
     prompt: job.request.prompt,
@@ -15,6 +17,8 @@ export function summarize(job: JobRecord, catalogue: Catalogue): JobSummary {
     ...(job.request.aspectRatio ? { aspectRatio: job.request.aspectRatio } : {}),
     seed: job.request.seed,
     fromImage: Boolean(job.request.image),
+    ...(job.request.audio !== undefined ? { sound: job.request.audio } : {}),
+    ...(refs ? { references: refs } : {}),
     requesterId: job.requester.id,
   };
 }

@@ -11,10 +11,11 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 export type ProviderImage = Omit<PreparedImage, 'url' | 'file' | 'data'> & { url: string };
 
 /** What a provider needs to start a job. */
-export interface ProviderRequest extends Omit<GenerationRequest, 'image' | 'lastFrame'> {
+export interface ProviderRequest extends Omit<GenerationRequest, 'image' | 'lastFrame' | 'references'> {
   model: ModelSpec;
   image?: ProviderImage;
   lastFrame?: ProviderImage;
+  references?: ProviderImage[];
 }
 
 /** Opaque, JSON-serialisable handle to a job at a provider. Stored in the job record. */
@@ -88,6 +89,10 @@ export interface JobSummary {
   aspectRatio?: string;
   seed: number;
   fromImage: boolean;
+  /** The clip has sound; absent for records made before sound existed. */
+  sound?: boolean;
+  /** How many reference images, videos and sound files guided it. */
+  references?: number;
   requesterId: string;
 }
 

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { Catalogue, ModelSpec, Mode, Resolution } from './catalogue.js';
-import { RESOLUTIONS } from './catalogue.js';
+import { RESOLUTIONS, allowsDuration, durationText, takesImage } from './catalogue.js';
 import { ValidationError, providerLabel } from './errors.js';
 import { checkImageFacts, probeImage } from './image-probe.js';
 
@@ -28,6 +28,13 @@ export interface GenerationInput {
   seed?: number | string;
   fixedCamera?: boolean;
   watermark?: boolean;
+  /** Sound on or off; unset: on where the model makes sound. */
+  audio?: boolean;
+  /** Reference images (`@Image1`, `@Image2`… in the prompt), on models that take them. */
+  references?: ImageInput[];
+  /** Reference videos and sound files: links the provider fetches (`@Video1`, `@Audio1`…). */
+  referenceVideos?: string[];
+  referenceAudios?: string[];
 }
 
 /**
@@ -57,6 +64,11 @@ export interface GenerationRequest {
   watermark: boolean;
   image?: PreparedImage;
   lastFrame?: PreparedImage;
+  /** The clip has sound (always false on models that make none). Absent in records older than sound. */
+  audio?: boolean;
+  references?: PreparedImage[];
+  referenceVideos?: string[];
+  referenceAudios?: string[];
 }
 
 export interface RequestDefaults {
@@ -89,6 +101,10 @@ const inputSchema = z.object({
   seed: z.union([z.number(), z.string()]).optional(),
   fixedCamera: z.boolean().optional(),
   watermark: z.boolean().optional(),
+  audio: z.boolean().optional(),
+  references: z.array(imageInputSchema).optional(),
+  referenceVideos: z.array(z.string()).optional(),
+  referenceAudios: z.array(z.string()).optional(),
 });
 
 const providerName = providerLabel;
@@ -158,6 +174,32 @@ export function randomSeed(spec: ModelSpec, random: () => number): number {
   return lo + Math.floor(random() * (hi - lo + 1));
 }
 
+const LINK = /^https?:\/\/\S+$/i;
+
+/** `4k`, `2160p`, `1080`, `720P` → the catalogue's spelling. */
+function resolutionWord(v: string): string {
+  const r = v.trim().toLowerCase();
+  if (r === '4k' || r === '2160' || r === '2160p') return '4k';
+  return /^\d+$/.test(r) ? `${r}p` : r;
+}
+
+/** Which models take what: "2.0, 2.0-fast or 2.5". */
+function ableModels(cat: Catalogue, able: (m: ModelSpec) => boolean): string {
+  return orList([...new Set(cat.models.filter(able).map((m) => m.alias))]);
+}
+
+/** `@Image3` in the prompt with two reference images, and the like. */
+function namedReferences(prompt: string, problems: string[], counts: Record<'Image' | 'Video' | 'Audio', number>) {
+  for (const kind of ['Image', 'Video', 'Audio'] as const) {
+    const named = [...prompt.matchAll(new RegExp(`@${kind}(\\d+)`, 'gi'))].map((m) => Number(m[1]));
+    const over = named.filter((n) => n < 1 || n > counts[kind]);
+    if (!over.length) continue;
+    const have = counts[kind];
+    const what = kind === 'Image' ? 'reference image' : kind === 'Video' ? 'reference video' : 'reference sound file';
+    problems.push(`the prompt names @${kind}${over[0]}, but ${have === 0 ? `no ${what} was given` : `only ${have} ${what}${have === 1 ? ' was' : 's were'} given`}`);
+  }
+}
+
 /**
  * Builds the request schema for a catalogue. `parse` either returns a
  * {@link GenerationRequest} or throws a {@link ValidationError} listing every problem.
@@ -175,20 +217,29 @@ export function createRequestValidator(cat: Catalogue, defaults: RequestDefaults
     const spec = resolveModel(cat, alias, mode, problems);
     const image = input.image && prepareImage(input.image, 'first frame', problems);
     const lastFrame = input.lastFrame && prepareImage(input.lastFrame, 'last frame', problems);
+    const refInputs = input.references ?? [];
+    const references = refInputs.map((r, i) => prepareImage(r, refInputs.length > 1 ? `reference image ${i + 1}` : 'reference image', problems));
+    const refVideos = (input.referenceVideos ?? []).map((v) => v.trim());
+    const refAudios = (input.referenceAudios ?? []).map((v) => v.trim());
+    if (refVideos.some((v) => !LINK.test(v))) problems.push('a reference video must be an http(s) link to an MP4 or MOV file');
+    if (refAudios.some((v) => !LINK.test(v))) problems.push('a reference sound file must be an http(s) link to an MP3 or WAV file');
 
     let resolution = defaults.resolution;
     let duration = defaults.duration;
     let seed = 0;
     let aspectRatio: string | undefined;
+    let audio = false;
     if (spec) {
       const where = providerName(spec.provider);
+      // Name the provider only where the alias is served by more than one.
+      const who = cat.candidates(alias, mode).length > 1 ? `${where} with ${alias}` : alias;
       if (input.resolution !== undefined) {
-        const r = input.resolution.trim().toLowerCase();
-        const wanted = /^\d+$/.test(r) ? `${r}p` : r;
+        const wanted = resolutionWord(input.resolution);
         if ((spec.resolutions as string[]).includes(wanted)) resolution = wanted as Resolution;
         else if ((RESOLUTIONS as readonly string[]).includes(wanted)) {
           const max = spec.resolutions[spec.resolutions.length - 1];
-          problems.push(`${where} renders at most ${max} with ${alias}`);
+          const min = spec.resolutions[0]!;
+          problems.push(RESOLUTIONS.indexOf(wanted as Resolution) < RESOLUTIONS.indexOf(min) ? `${alias} renders at least ${min}` : cat.candidates(alias, mode).length > 1 ? `${where} renders at most ${max} with ${alias}` : `${alias} renders at most ${max}`);
         } else problems.push(`resolution must be ${orList(spec.resolutions)}`);
       } else if (!spec.resolutions.includes(resolution)) {
         // The configured default is not offered here: take the best this model has below it.
@@ -196,16 +247,19 @@ export function createRequestValidator(cat: Catalogue, defaults: RequestDefaults
       }
 
       if (input.duration !== undefined) {
-        const d = parseWhole(typeof input.duration === 'string' ? input.duration.replace(/s$/i, '') : input.duration);
-        if (d !== undefined && spec.durations.includes(d)) duration = d;
-        else problems.push(`duration must be ${orList(spec.durations)} seconds`);
-      } else if (!spec.durations.includes(duration)) duration = spec.defaultDuration;
+        const d = parseWhole(typeof input.duration === 'string' ? input.duration.trim().replace(/\s*s(ec(ond)?s?)?$/i, '') : input.duration);
+        if (d !== undefined && allowsDuration(spec, d)) duration = d;
+        else problems.push(`${who} makes ${durationText(spec)} s clips`);
+      } else if (!allowsDuration(spec, duration)) duration = spec.defaultDuration;
 
       if (input.aspectRatio !== undefined) {
-        if (spec.mode === 'i2v') problems.push('aspect ratio is decided by the image for image-to-video');
-        else if (spec.aspectRatios.includes(input.aspectRatio.trim())) aspectRatio = input.aspectRatio.trim();
-        else problems.push(`aspect ratio must be ${orList(spec.aspectRatios)}`);
-      } else if (spec.mode === 't2v') aspectRatio = spec.defaultAspectRatio;
+        const wanted = input.aspectRatio.trim().toLowerCase();
+        if (input.image && wanted !== 'adaptive') problems.push('aspect ratio is decided by the image when you give a first frame');
+        else if (!spec.aspectRatios.length) problems.push(`${alias} takes no aspect ratio${takesImage(spec) ? ' (give a first frame to set the shape)' : ''}`);
+        else if (spec.aspectRatios.includes(wanted)) aspectRatio = wanted;
+        else problems.push(`aspect ratio must be ${orList(spec.aspectRatios)} with ${alias}`);
+      } else if (input.image) aspectRatio = spec.aspectRatios.includes('adaptive') ? 'adaptive' : undefined;
+      else aspectRatio = spec.defaultAspectRatio;
 
       if (input.seed !== undefined) {
         const s = parseWhole(input.seed);
@@ -215,17 +269,43 @@ export function createRequestValidator(cat: Catalogue, defaults: RequestDefaults
       } else seed = randomSeed(spec, random);
 
       if (input.lastFrame && !spec.lastFrame) {
-        const able = cat.models.filter((m) => m.lastFrame).map((m) => `${m.alias} on ${providerName(m.provider)}`);
-        problems.push(able.length ? `a last frame works only with ${orList([...new Set(able)])}` : 'no model on this bot accepts a last frame');
+        const byProvider = new Map<string, string[]>();
+        for (const m of cat.models.filter((x) => x.lastFrame)) byProvider.set(m.provider, [...new Set([...(byProvider.get(m.provider) ?? []), m.alias])]);
+        const able = [...byProvider].map(([p, aliases]) => `${orList(aliases).replace(/ or /g, ', ')} on ${providerName(p)}`);
+        problems.push(able.length ? `a last frame works only with ${orList(able)}` : 'no model on this bot accepts a last frame');
       }
-      if (input.fixedCamera && !spec.fixedCamera) problems.push(`a fixed camera isn't available with ${alias} on ${where}`);
-      if (input.watermark && !spec.watermark) problems.push(`a watermark isn't available on ${where}`);
+      if (input.fixedCamera && !spec.fixedCamera) problems.push(`a fixed camera isn't available with ${alias}${cat.candidates(alias, mode).length > 1 ? ` on ${where}` : ''}`);
+      if (input.watermark && !spec.watermark) problems.push(`a watermark isn't available with ${alias}${cat.candidates(alias, mode).length > 1 ? ` on ${where}` : ''}`);
+
+      if (input.audio && !spec.audio) {
+        const able = ableModels(cat, (m) => m.audio);
+        problems.push(`${alias} makes no sound${able ? `; ${able} do` : ''}`);
+      }
+      audio = spec.audio && input.audio !== false;
+
+      const refs = spec.references;
+      const checkCount = (n: number, max: number, what: string, kindOf: (m: ModelSpec) => number) => {
+        if (!n) return;
+        if (max === 0) {
+          const able = ableModels(cat, (m) => kindOf(m) > 0);
+          problems.push(`${alias} takes no ${what}s${able ? `; ${able} do` : ''}`);
+        } else if (n > max) problems.push(`at most ${max} ${what}${max === 1 ? '' : 's'} fit with ${alias}; you gave ${n}`);
+      };
+      checkCount(refInputs.length, refs.images, 'reference image', (m) => m.references.images);
+      checkCount(refVideos.length, refs.videos, 'reference video', (m) => m.references.videos);
+      checkCount(refAudios.length, refs.audios, 'reference sound file', (m) => m.references.audios);
+      if ((refInputs.length || refVideos.length || refAudios.length) && (input.image || input.lastFrame)) {
+        problems.push('reference images and videos replace the first and last frame; give one or the other');
+      }
+      if (refAudios.length && !refInputs.length && !refVideos.length) problems.push('a reference sound file needs a reference image or video with it');
+      namedReferences(prompt, problems, { Image: refInputs.length, Video: refVideos.length, Audio: refAudios.length });
     }
 
     if (problems.length || !spec) {
       for (const message of problems) ctx.addIssue({ code: 'custom', message });
       return z.NEVER;
     }
+    const prepared = references.filter((r): r is PreparedImage => r !== undefined);
     return {
       modelId: spec.id,
       prompt,
@@ -235,8 +315,12 @@ export function createRequestValidator(cat: Catalogue, defaults: RequestDefaults
       seed,
       fixedCamera: input.fixedCamera ?? false,
       watermark: input.watermark ?? false,
+      audio,
       ...(image ? { image } : {}),
       ...(lastFrame ? { lastFrame } : {}),
+      ...(prepared.length ? { references: prepared } : {}),
+      ...(refVideos.length ? { referenceVideos: refVideos } : {}),
+      ...(refAudios.length ? { referenceAudios: refAudios } : {}),
     };
   });
 
@@ -252,26 +336,38 @@ export function createRequestValidator(cat: Catalogue, defaults: RequestDefaults
 }
 export type RequestValidator = ReturnType<typeof createRequestValidator>;
 
+/** Every input image of a request: first and last frame, then the references. */
+export function requestImages(req: Pick<GenerationRequest, 'image' | 'lastFrame' | 'references'>): PreparedImage[] {
+  return [req.image, req.lastFrame, ...(req.references ?? [])].filter((i): i is PreparedImage => i !== undefined);
+}
+
+/** A stored image as an input again (links only: bytes are not kept after their job). */
+export function imageInputOf(p: PreparedImage | undefined): ImageInput | undefined {
+  return p?.url ? { kind: 'url', url: p.url, ...(p.mime ? { mime: p.mime } : {}), ...(p.bytes ? { bytes: p.bytes } : {}), ...(p.width ? { width: p.width } : {}), ...(p.height ? { height: p.height } : {}) } : undefined;
+}
+
 /**
  * Turns a stored request back into an input, for "re-roll" and "animate again".
  * The seed is dropped (a new one is drawn) unless `keepSeed`. Returns undefined
- * when the request's image was sent inline (it is not kept after its job).
+ * when one of the request's images was sent inline (it is not kept after its job).
  */
 export function inputFromRequest(req: GenerationRequest, alias: string, opts: { keepSeed?: boolean; prompt?: string } = {}): GenerationInput | undefined {
-  const image = (p: PreparedImage | undefined): ImageInput | undefined =>
-    p?.url ? { kind: 'url', url: p.url, ...(p.mime ? { mime: p.mime } : {}), ...(p.bytes ? { bytes: p.bytes } : {}), ...(p.width ? { width: p.width } : {}), ...(p.height ? { height: p.height } : {}) } : undefined;
   // Images sent inline are kept only while their job runs.
-  if ((req.image && !req.image.url) || (req.lastFrame && !req.lastFrame.url)) return undefined;
+  if (requestImages(req).some((i) => !i.url)) return undefined;
   return {
     prompt: opts.prompt ?? req.prompt,
     model: alias,
     resolution: req.resolution,
     duration: req.duration,
-    ...(req.aspectRatio && !req.image ? { aspectRatio: req.aspectRatio } : {}),
+    ...(req.aspectRatio && (!req.image || req.aspectRatio === 'adaptive') ? { aspectRatio: req.aspectRatio } : {}),
     ...(opts.keepSeed ? { seed: req.seed } : {}),
     ...(req.fixedCamera ? { fixedCamera: true } : {}),
     ...(req.watermark ? { watermark: true } : {}),
-    ...(req.image ? { image: image(req.image) } : {}),
-    ...(req.lastFrame ? { lastFrame: image(req.lastFrame) } : {}),
+    ...(req.audio === false ? { audio: false } : {}),
+    ...(req.image ? { image: imageInputOf(req.image) } : {}),
+    ...(req.lastFrame ? { lastFrame: imageInputOf(req.lastFrame) } : {}),
+    ...(req.references?.length ? { references: req.references.map((r) => imageInputOf(r)!) } : {}),
+    ...(req.referenceVideos?.length ? { referenceVideos: req.referenceVideos } : {}),
+    ...(req.referenceAudios?.length ? { referenceAudios: req.referenceAudios } : {}),
   };
 }

@@ -13,6 +13,7 @@ import type { JobRecord } from './job.js';
 import type { JobEvent } from './lifecycle.js';
 import type { ProviderCallContext, ProviderImage, ProviderStatus, VideoProvider } from './ports.js';
 import type { PreparedImage } from './request.js';
+import { requestImages } from './request.js';
 import { MAX_SUBMIT_ATTEMPTS, SUBMIT_RETRY, backoffMs } from './retry-policy.js';
 
 export interface SubmitOutcome {
@@ -69,7 +70,14 @@ export function createSubmitStep(d: {
     const label = d.providerLabel(job.provider);
     let request;
     try {
-      request = { ...job.request, model: spec, image: await providerImage(job.request.image), lastFrame: await providerImage(job.request.lastFrame) };
+      const { references: refs, ...rest } = job.request;
+      request = {
+        ...rest,
+        model: spec,
+        image: await providerImage(job.request.image),
+        lastFrame: await providerImage(job.request.lastFrame),
+        ...(refs?.length ? { references: await Promise.all(refs.map(async (r) => (await providerImage(r))!)) } : {}),
+      };
     } catch {
       return { event: { type: 'submit_refused', code: 'image_missing', text: "This job's image is no longer in the bot's data folder, so nothing was submitted. Send it again." } };
     }
@@ -96,7 +104,7 @@ export function createSubmitStep(d: {
     if (!provider || !d.catalogue.byId(job.request.modelId)) {
       return { event: { type: 'submit_refused', code: 'provider_unavailable', text: `This bot can no longer use ${job.request.modelId}; nothing was submitted.` } };
     }
-    const hasInline = Boolean(job.request.image?.file || job.request.lastFrame?.file);
+    const hasInline = requestImages(job.request).some((i) => i.file);
     return hasInline ? inline(() => send(job, provider)) : send(job, provider);
   };
 }

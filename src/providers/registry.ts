@@ -33,7 +33,7 @@ export interface ProviderPlugin<S extends z.ZodRawShape = z.ZodRawShape> {
   readonly configShape: S;
   /** Keys of `configShape` that hold secrets: masked in every log line and redacted by path. */
   readonly secretKeys: readonly (keyof S & string)[];
-  /** How the "no provider configured" message offers it, e.g. `AIMLAPI_KEY (all four Seedance 1.0 models)`. */
+  /** How the "no provider configured" message offers it, e.g. `AIMLAPI_KEY (Seedance 1.0, 1.5 and 2.x)`. */
   readonly describe?: string;
   /**
    * Its catalogue entries (every `provider` equal to `name`). Static, not a function of the

@@ -28,7 +28,7 @@ describe('request validation', () => {
   it('picks t2v or i2v from whether an image is given, with defaults filled in', () => {
     const v = createRequestValidator(both, defaults, () => 0.5);
     const t2v = v.parse({ prompt: '  a fox running through snow ' });
-    expect(t2v).toMatchObject({ modelId: 'aimlapi/seedance-1-0-lite-t2v', prompt: 'a fox running through snow', resolution: '720p', duration: 5, aspectRatio: '16:9', fixedCamera: false, watermark: false });
+    expect(t2v).toMatchObject({ modelId: 'aimlapi/seedance-1-0-lite-t2v', prompt: 'a fox running through snow', resolution: '720p', duration: 5, aspectRatio: '16:9', fixedCamera: false, watermark: false, audio: false });
     expect(t2v.seed).toBe(1 + Math.floor(0.5 * 999_999));
     const i2v = v.parse({ prompt: 'wave', model: 'pro', image });
     expect(i2v.modelId).toBe('aimlapi/seedance-1-0-pro-i2v');
@@ -51,15 +51,19 @@ describe('request validation', () => {
   });
 
   it.each([
-    [{ prompt: 'x', image, aspectRatio: '9:16' }, 'aspect ratio is decided by the image for image-to-video'],
+    [{ prompt: 'x', image, aspectRatio: '9:16' }, 'aspect ratio is decided by the image when you give a first frame'],
     [{ prompt: 'x', lastFrame: image }, 'a last frame needs a first frame'],
     [{ prompt: '   ' }, 'a prompt is required'],
-    [{ prompt: 'x', duration: 7 }, 'duration must be 5 or 10 seconds'],
-    [{ prompt: 'x', resolution: '4k' }, 'resolution must be 480p, 720p or 1080p'],
-    [{ prompt: 'x', aspectRatio: '2:1' }, 'aspect ratio must be 16:9, 4:3, 1:1, 3:4, 9:16, 21:9 or 9:21'],
-    [{ prompt: 'x', model: 'ultra' }, 'unknown model "ultra"; choose lite or pro'],
+    [{ prompt: 'x', duration: 7 }, 'lite makes 5 or 10 s clips'],
+    [{ prompt: 'x', model: '2.5', duration: 31 }, '2.5 makes 4 to 30 s clips'],
+    [{ prompt: 'x', model: '1.5-pro', duration: '13s' }, '1.5-pro makes 4 to 12 s clips'],
+    [{ prompt: 'x', resolution: '4k' }, 'lite renders at most 1080p'],
+    [{ prompt: 'x', model: '2.0-fast', resolution: '1080p' }, '2.0-fast renders at most 720p'],
+    [{ prompt: 'x', resolution: '8k' }, 'resolution must be 480p, 720p or 1080p'],
+    [{ prompt: 'x', aspectRatio: '2:1' }, 'aspect ratio must be 16:9, 4:3, 1:1, 3:4, 9:16, 21:9 or 9:21 with lite'],
+    [{ prompt: 'x', model: 'ultra' }, 'unknown model "ultra"; choose lite, pro, pro-fast, 1.5-pro, 2.0, 2.0-fast, 2.0-mini, 2.5 or 2.5-dreamina'],
     [{ prompt: 'x', seed: 'abc' }, 'seed must be 0..4294967295 on AIML API'],
-    [{ prompt: 'x', image, lastFrame: image }, 'a last frame works only with pro on AIML API or lite on Segmind'],
+    [{ prompt: 'x', image, lastFrame: image }, 'a last frame works only with pro, pro-fast, 1.5-pro, 2.0, 2.0-fast, 2.0-mini, 2.5, 2.5-dreamina on AIML API or lite on Segmind'],
   ])('rejects %j with a specific message', (input, message) => {
     expect(problems(both, input as GenerationInput)).toContain(message);
   });
@@ -67,12 +71,12 @@ describe('request validation', () => {
   it('knows Segmind limits', () => {
     expect(problems(segmindOnly, { prompt: 'x', image, resolution: '1080p' })).toContain('Segmind renders at most 720p with lite');
     expect(problems(segmindOnly, { prompt: 'x', image, seed: 0 })).toContain('seed must be 1..999999 on Segmind');
-    expect(problems(segmindOnly, { prompt: 'x', image, watermark: true })).toContain("a watermark isn't available on Segmind");
+    expect(problems(segmindOnly, { prompt: 'x', image, watermark: true })).toContain("a watermark isn't available with lite on Segmind");
     expect(problems(segmindOnly, { prompt: 'x' })).toContain("lite text-to-video needs an AIML API key, which this bot doesn't have");
     // Segmind's lite takes a last frame; AIML's lite does not.
     const v = createRequestValidator(segmindOnly, defaults);
     expect(v.parse({ prompt: 'x', image, lastFrame: image }).lastFrame).toBeDefined();
-    expect(problems(aimlOnly, { prompt: 'x', image, lastFrame: image })).toContain('a last frame works only with pro on AIML API');
+    expect(problems(aimlOnly, { prompt: 'x', image, lastFrame: image })).toContain('a last frame works only with pro, pro-fast, 1.5-pro, 2.0, 2.0-fast, 2.0-mini, 2.5, 2.5-dreamina on AIML API');
   });
 
   it('falls back to the best resolution a model has when the default is above it', () => {
@@ -82,7 +86,7 @@ describe('request validation', () => {
 
   it('reports every problem at once', () => {
     const all = problems(both, { prompt: '', lastFrame: image, duration: 3, seed: -1 });
-    expect(all).toEqual(expect.arrayContaining(['a prompt is required', 'a last frame needs a first frame', 'duration must be 5 or 10 seconds', 'seed must be 0..4294967295 on AIML API']));
+    expect(all).toEqual(expect.arrayContaining(['a prompt is required', 'a last frame needs a first frame', 'lite makes 5 or 10 s clips', 'seed must be 0..4294967295 on AIML API']));
   });
 
   it('checks images before anything is spent', () => {
@@ -106,18 +110,22 @@ describe('request validation', () => {
 
 describe('catalogue', () => {
   it('derives option lists from the models it can use', () => {
-    expect(both.aliases()).toEqual(['lite', 'pro']);
-    expect(both.allResolutions()).toEqual(['480p', '720p', '1080p']);
-    expect(both.allDurations()).toEqual([5, 10]);
+    expect(both.aliases()).toEqual(['lite', 'pro', 'pro-fast', '1.5-pro', '2.0', '2.0-fast', '2.0-mini', '2.5', '2.5-dreamina']);
+    expect(both.allResolutions()).toEqual(['480p', '720p', '1080p', '4k']);
+    expect(both.allDurations()).toEqual(Array.from({ length: 27 }, (_, i) => i + 4));
+    expect(both.durationBounds()).toEqual({ min: 4, max: 30 });
+    expect(both.maxReferenceImages()).toBe(9);
+    expect(segmindOnly.durationBounds()).toEqual({ min: 5, max: 10 });
+    expect(segmindOnly.anyAudio()).toBe(false);
     expect(segmindOnly.allResolutions()).toEqual(['480p', '720p']);
     expect(segmindOnly.models.map((m) => m.id)).toEqual(['segmind/seedance-v1-lite-image-to-video']);
   });
   it('takes new models as data', () => {
-    const fast = { ...BUILTIN_MODELS[2]!, id: 'aimlapi/seedance-1-0-pro-fast', providerModel: 'bytedance/seedance-1-0-pro-fast', alias: 'fast', label: 'Pro fast' };
+    const fast = { ...BUILTIN_MODELS[2]!, id: 'aimlapi/seedance-9-0', providerModel: 'bytedance/seedance-9-0', alias: 'fast', label: 'Seedance 9' };
     const cat = createCatalogue([...BUILTIN_MODELS, fast], { providers: ['aimlapi'] });
     const v = createRequestValidator(cat, defaults);
     expect(cat.aliases()).toContain('fast');
-    expect(v.parse({ prompt: 'x', model: 'fast' }).modelId).toBe('aimlapi/seedance-1-0-pro-fast');
+    expect(v.parse({ prompt: 'x', model: 'fast' }).modelId).toBe('aimlapi/seedance-9-0');
   });
 });
 

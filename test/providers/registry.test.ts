@@ -13,6 +13,7 @@ import { createApp, loadCatalogue } from '../../src/app.js';
 import { emptyToUndefined, str } from '../../src/config-fields.js';
 import { SECRET_PATHS, loadConfig, requireProvider, secretPaths, secretValues } from '../../src/config.js';
 import type { ModelSpec } from '../../src/core/catalogue.js';
+import { modelSpecSchema } from '../../src/core/catalogue.js';
 import { ConfigError, ProviderError, ValidationError, providerLabel, userMessageFor } from '../../src/core/errors.js';
 import type { JobRecord } from '../../src/core/job.js';
 import type { ProviderRequest, ProviderStatus, VideoProvider } from '../../src/core/ports.js';
@@ -37,7 +38,7 @@ const TESTPROV_KEY = 'tp-live-5f0c1d2e3a4b5c6d7e8f';
 const VIDEO = Buffer.from('not really an mp4, but bytes all the same');
 
 function model(alias: string, over: Partial<ModelSpec> = {}): ModelSpec {
-  return {
+  return modelSpecSchema.parse({
     id: `testprov/${alias}-t2v`,
     provider: 'testprov',
     providerModel: `studio-${alias}`,
@@ -57,7 +58,7 @@ function model(alias: string, over: Partial<ModelSpec> = {}): ModelSpec {
     fixedCameraField: 'camera_fixed',
     typicalSeconds: 1,
     ...over,
-  };
+  });
 }
 
 /** What the in-memory studio saw, and the failure to throw next. */
@@ -176,6 +177,13 @@ describe('provider registry', () => {
       'aimlapi/seedance-1-0-lite-i2v',
       'aimlapi/seedance-1-0-pro-t2v',
       'aimlapi/seedance-1-0-pro-i2v',
+      'aimlapi/seedance-1-0-pro-fast',
+      'aimlapi/seedance-1-5-pro',
+      'aimlapi/seedance-2-0',
+      'aimlapi/seedance-2-0-fast',
+      'aimlapi/dreamina-seedance-2-0-mini',
+      'aimlapi/seedance-2-5',
+      'aimlapi/dreamina-seedance-2-5',
       'segmind/seedance-v1-lite-image-to-video',
     ]);
     expect(SECRET_PATHS).toEqual(expect.arrayContaining(['AIMLAPI_KEY', 'SEGMIND_API_KEY', 'config.AIMLAPI_KEY', 'config.SEGMIND_API_KEY', 'DISCORD_TOKEN']));
@@ -206,7 +214,7 @@ describe('provider registry', () => {
 
     const none = configError(() => requireProvider(loadConfig({}, registry), registry));
     expect(none.problems).toEqual([
-      'set AIMLAPI_KEY (all four Seedance 1.0 models), SEGMIND_API_KEY (lite image-to-video) or TESTPROV_KEY (sketch text-to-video), in the environment or in .env',
+      'set AIMLAPI_KEY (Seedance 1.0, 1.5 and 2.x), SEGMIND_API_KEY (lite image-to-video) or TESTPROV_KEY (sketch text-to-video), in the environment or in .env',
     ]);
   });
 

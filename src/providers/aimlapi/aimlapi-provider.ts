@@ -40,6 +40,10 @@ export function signedUrlExpiry(url: string): number | undefined {
   }
 }
 
+/**
+ * The create body, with only the fields this model's schema has (the API refuses others):
+ * the camera and sound flags under the model's own field names, references as arrays.
+ */
 export function buildAimlapiBody(req: ProviderRequest): Record<string, unknown> {
   const spec = req.model;
   const body: Record<string, unknown> = {
@@ -48,12 +52,16 @@ export function buildAimlapiBody(req: ProviderRequest): Record<string, unknown> 
     resolution: req.resolution,
     duration: req.duration,
     seed: req.seed,
-    watermark: req.watermark,
-    [spec.fixedCameraField]: req.fixedCamera,
   };
-  if (req.aspectRatio && spec.mode === 't2v') body.aspect_ratio = req.aspectRatio;
+  if (spec.watermark) body.watermark = req.watermark;
+  if (spec.fixedCamera) body[spec.fixedCameraField] = req.fixedCamera;
+  if (spec.audio) body[spec.audioField] = req.audio ?? true;
+  if (req.aspectRatio && spec.aspectRatios.includes(req.aspectRatio)) body.aspect_ratio = req.aspectRatio;
   if (req.image) body.image_url = req.image.url;
   if (req.lastFrame) body.last_image_url = req.lastFrame.url;
+  if (req.references?.length) body.image_urls = req.references.map((r) => r.url);
+  if (req.referenceVideos?.length) body.video_urls = req.referenceVideos;
+  if (req.referenceAudios?.length) body.audio_urls = req.referenceAudios;
   return body;
 }
 

@@ -5,10 +5,11 @@
 import { z } from 'zod';
 import { emptyToUndefined, str, url } from '../../config-fields.js';
 import type { ModelSpec } from '../../core/catalogue.js';
+import { defineModels } from '../../core/catalogue.js';
 import { defineProvider } from '../registry.js';
 import { createSegmindProvider } from './segmind-provider.js';
 
-export const SEGMIND_MODELS: readonly ModelSpec[] = [
+export const SEGMIND_MODELS: readonly ModelSpec[] = defineModels([
   {
     id: 'segmind/seedance-v1-lite-image-to-video',
     provider: 'segmind',
@@ -28,7 +29,7 @@ export const SEGMIND_MODELS: readonly ModelSpec[] = [
     fixedCameraField: 'camera_fixed',
     typicalSeconds: 40,
   },
-];
+]);
 
 export const segmind = defineProvider({
   name: 'segmind',

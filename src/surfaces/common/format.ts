@@ -23,6 +23,8 @@ export function quotePrompt(prompt: string, max = 300): string {
 export function jobFacts(job: JobSummary, credits: number | undefined, mark: { bold(s: string): string; code(s: string): string }): string {
   const parts = [mark.bold(job.modelAlias), job.resolution, `${job.duration}s`];
   if (job.aspectRatio) parts.push(job.aspectRatio);
+  if (job.sound !== undefined) parts.push(job.sound ? 'sound' : 'no sound');
+  if (job.references) parts.push(`${job.references} reference${job.references === 1 ? '' : 's'}`);
   parts.push(`seed ${mark.code(String(job.seed))}`);
   if (credits !== undefined) parts.push(`${credits.toLocaleString('en-US')} credits`);
   return parts.join(' · ');
