@@ -85,7 +85,7 @@ export async function handleAimlapi(ex: Exchange): Promise<void> {
 async function create(ex: Exchange, autoStatus: 200 | 201): Promise<void> {
   const { state } = ex;
   if (ex.bodyError !== undefined) return validationError(ex, [{ path: '', message: ex.bodyError }]);
-  const { model, issues } = validateAimlBody(ex.body);
+  const { model, issues } = validateAimlBody(ex.body, state.opts.aimlapiSchemas);
   if (issues.length > 0 || model === undefined) return validationError(ex, issues);
   if (!takeCredit(state, 'aimlapi')) return aimlError(ex, 403);
   const body = ex.body as Record<string, unknown>;

@@ -73,7 +73,7 @@ describe('AIML API: create', () => {
   });
 
   const invalid: [string, JsonObject, string][] = [
-    ['unknown model', { model: 'bytedance/seedance-2-0', prompt: 'x' }, 'model'],
+    ['unknown model', { model: 'bytedance/seedance-9-9', prompt: 'x' }, 'model'],
     ['missing model', { prompt: 'x' }, 'model'],
     ['missing prompt', { model: LITE_T2V }, 'prompt'],
     ['empty prompt', { model: LITE_T2V, prompt: '  ' }, 'prompt'],

@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { aimlError, handleAimlapi, isAimlCreate, isAimlPoll } from './aimlapi-routes.js';
+import { loadAimlSchemas } from './aimlapi-schemas.js';
 import { handleControl } from './control.js';
 import { FaultStore } from './faults.js';
 import { BodyTooLargeError, flatHeaders, parseBody, readBody, sendJson } from './http-util.js';
@@ -216,6 +217,7 @@ export async function startProviderEmulator(opts: EmulatorOptions = {}): Promise
       videoUrlTtlMs: opts.videoUrlTtlMs ?? 24 * 60 * 60 * 1000,
       segmindResultTtlMs: opts.segmindResultTtlMs ?? 60 * 60 * 1000,
       now: opts.now ?? Date.now,
+      aimlapiSchemas: loadAimlSchemas(opts.aimlapiSpecsDir),
     },
     aimlapiUrl: '',
     segmindUrl: '',
@@ -277,6 +279,7 @@ export async function startProviderEmulator(opts: EmulatorOptions = {}): Promise
       state.faults.chaos = fn;
     },
     count: (filter) => state.requests.filter((r) => matchesFilter(r, filter)).length,
+    bodies: (filter = {}) => state.requests.filter((r) => matchesFilter(r, filter)).map((r) => r.body),
     reset,
     async close() {
       sleeper.cancelAll();

@@ -1,5 +1,6 @@
 // Shared mutable state of one emulator instance, plus job timing helpers.
 import { randomBytes } from 'node:crypto';
+import type { AimlSchemaIndex } from './aimlapi-schemas.js';
 import type { FaultStore } from './faults.js';
 import type {
   EmulatorCredits,
@@ -18,6 +19,8 @@ export interface ResolvedOptions {
   videoUrlTtlMs: number;
   segmindResultTtlMs: number;
   now: () => number;
+  /** AIML create-request schemas by model (validation.ts validates creates against them). */
+  aimlapiSchemas: AimlSchemaIndex;
 }
 
 export interface EmulatorState {

@@ -33,6 +33,11 @@ export interface EmulatorOptions {
   segmindResultTtlMs?: number;
   /** Clock in ms, default Date.now; all expiry/render decisions use it. */
   now?: () => number;
+  /**
+   * Directory of AIML OpenAPI files (one per model) that AIML create bodies are validated against; default
+   * $EMULATOR_AIMLAPI_SPECS_DIR, else test/fixtures/aimlapi-specs (copies of ../shared/specs/aimlapi).
+   */
+  aimlapiSpecsDir?: string;
 }
 
 export interface EmulatorJob {
@@ -176,6 +181,12 @@ export interface ProviderEmulator {
   setChaos(fn: ChaosFn | undefined): void;
   /** Number of recorded requests matching the filter. */
   count(filter: RequestFilter): number;
+  /**
+   * Parsed JSON bodies of the recorded requests matching the filter, oldest first, exactly as the client sent them
+   * (refused ones included: filter on `requests` by status, or read `jobs`, for accepted creates only). E.g. every
+   * AIML create body: `bodies({ service: 'aimlapi', kind: 'create' })`.
+   */
+  bodies(filter?: RequestFilter): unknown[];
   /** Forget jobs, requests, faults and the chaos function; restore default settings and infinite credits. */
   reset(): void;
   close(): Promise<void>;

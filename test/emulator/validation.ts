@@ -1,30 +1,18 @@
 // Request body validation for both providers (from the seed pages and the AIML OpenAPI schemas).
+import type { AimlSchemaIndex } from './aimlapi-schemas.js';
+import { loadAimlSchemas } from './aimlapi-schemas.js';
 import { isPlainObject } from './http-util.js';
+import { checkObject } from './schema-subset.js';
+import type { ObjectSchema, PropertySchema } from './schema-subset.js';
 
 export interface Issue {
   path: string;
   message: string;
 }
 
-interface AimlModelRules {
-  imageUrl: 'required' | 'optional' | 'forbidden';
-  lastImageUrl: boolean;
-  aspectRatio: boolean;
-}
-
-export const AIML_MODELS: Readonly<Record<string, AimlModelRules>> = {
-  'bytedance/seedance-1-0-lite-t2v': { imageUrl: 'forbidden', lastImageUrl: false, aspectRatio: true },
-  // The pro-t2v schema lists image_url and last_image_url too.
-  'bytedance/seedance-1-0-pro-t2v': { imageUrl: 'optional', lastImageUrl: true, aspectRatio: true },
-  'bytedance/seedance-1-0-lite-i2v': { imageUrl: 'required', lastImageUrl: false, aspectRatio: false },
-  'bytedance/seedance-1-0-pro-i2v': { imageUrl: 'required', lastImageUrl: true, aspectRatio: false },
-};
-
 export const SEGMIND_SLUG = 'seedance-v1-lite-image-to-video';
 
-const AIML_RESOLUTIONS = ['480p', '720p', '1080p'];
 const SEGMIND_RESOLUTIONS = ['480p', '720p'];
-const ASPECT_RATIOS = ['16:9', '4:3', '1:1', '3:4', '9:16', '21:9', '9:21'];
 const DATA_IMAGE_URI = /^data:image\/[a-zA-Z0-9.+-]+;base64,[A-Za-z0-9+/]+={0,2}$/;
 
 /** An http(s) URL or a data:image/<type>;base64,<data> URI. */
@@ -64,44 +52,80 @@ function checkImage(body: Record<string, unknown>, key: string, issues: Issue[])
   }
 }
 
-export function validateAimlBody(body: unknown): { model?: string; issues: Issue[] } {
-  if (!isPlainObject(body)) return { issues: [{ path: '', message: 'Expected a JSON object' }] };
-  const issues: Issue[] = [];
-  const model = body['model'];
-  const rules = typeof model === 'string' ? AIML_MODELS[model] : undefined;
-  if (!rules) {
-    issues.push({ path: 'model', message: `Invalid model. Expected one of ${Object.keys(AIML_MODELS).join(', ')}` });
-    return { issues };
-  }
-  checkPrompt(body, issues);
-  checkEnum(body, 'resolution', AIML_RESOLUTIONS, issues);
-  const duration = body['duration'];
-  // The schema says integer 5|10; the vendor's own samples send "5".
-  if (duration !== undefined && ![5, 10, '5', '10'].includes(duration as number | string)) {
-    issues.push({ path: 'duration', message: 'Invalid enum value. Expected 5 | 10' });
-  }
-  if (body['aspect_ratio'] !== undefined && !rules.aspectRatio) {
-    issues.push({ path: 'aspect_ratio', message: `Not supported by ${model as string}` });
-  } else {
-    checkEnum(body, 'aspect_ratio', ASPECT_RATIOS, issues);
-  }
-  if (rules.imageUrl === 'required' && body['image_url'] === undefined) {
+/** The aspect ratios of Seedance 1.0 t2v (lite-t2v schema; the pro-t2v page in ../shared/seeds). */
+const ASPECT_RATIOS_1_0: PropertySchema = { type: 'string', enum: ['16:9', '4:3', '1:1', '3:4', '9:16', '21:9', '9:21'] };
+
+interface LegacyRules {
+  /** i2v needs an image even where the schema doesn't list image_url as required (pro-i2v). */
+  requireImage: boolean;
+  /** Properties the vendor's pages list that the current schema file lacks. */
+  extra?: Readonly<Record<string, PropertySchema>>;
+}
+
+/**
+ * Seedance 1.0 as the emulator accepted it before the schemas were loaded, kept so clients written against it still
+ * pass: a key no AIML schema names at all is ignored (a key another model takes is still refused), `camera_fixed`
+ * is taken as a spelling of `camerafixed` (one crawled vendor page spelled it so), i2v needs an image, and pro-t2v
+ * takes aspect_ratio (its seed page lists it; the current pro-t2v file is the pro-i2v schema renamed).
+ */
+const LEGACY_1_0: Readonly<Record<string, LegacyRules>> = {
+  'bytedance/seedance-1-0-lite-t2v': { requireImage: false },
+  'bytedance/seedance-1-0-pro-t2v': { requireImage: false, extra: { aspect_ratio: ASPECT_RATIOS_1_0 } },
+  'bytedance/seedance-1-0-lite-i2v': { requireImage: true },
+  'bytedance/seedance-1-0-pro-i2v': { requireImage: true },
+};
+
+function legacySchema(schema: ObjectSchema, rules: LegacyRules): ObjectSchema {
+  const properties = { ...rules.extra, ...schema.properties };
+  const camerafixed = properties['camerafixed'];
+  if (camerafixed && !properties['camera_fixed']) properties['camera_fixed'] = camerafixed;
+  return { ...schema, properties };
+}
+
+const REFERENCE_KEYS = ['image_urls', 'video_urls', 'video_url'];
+const AUDIO_KEYS = ['audio_urls', 'audio_url'];
+
+/** Rules the schemas state only in prose (or the old emulator had), on top of the schema checks. */
+function semanticIssues(body: Record<string, unknown>, model: string, issues: Issue[]): void {
+  const prompt = body['prompt'];
+  if (typeof prompt === 'string' && prompt.trim() === '') issues.push({ path: 'prompt', message: 'Must not be empty' });
+  const has = (key: string): boolean => body[key] !== undefined;
+  if (LEGACY_1_0[model]?.requireImage && !has('image_url') && !issues.some((i) => i.path === 'image_url')) {
     issues.push({ path: 'image_url', message: 'Required' });
-  } else if (rules.imageUrl === 'forbidden' && body['image_url'] !== undefined) {
-    issues.push({ path: 'image_url', message: `Not supported by ${model as string}` });
-  } else {
-    checkImage(body, 'image_url', issues);
   }
-  if (body['last_image_url'] !== undefined && !rules.lastImageUrl) {
-    issues.push({ path: 'last_image_url', message: `Not supported by ${model as string}` });
-  } else {
-    checkImage(body, 'last_image_url', issues);
+  if (has('last_image_url') && !has('image_url')) {
+    issues.push({ path: 'last_image_url', message: 'last_image_url requires image_url' });
   }
-  if (body['seed'] !== undefined && !Number.isInteger(body['seed'])) {
-    issues.push({ path: 'seed', message: 'Expected integer' });
+  // 2.x: "If audio is provided, at least one reference image (image_urls) or video (video_urls) is required."
+  const audio = AUDIO_KEYS.find(has);
+  if (audio !== undefined && !REFERENCE_KEYS.some(has)) {
+    issues.push({ path: audio, message: 'Audio references need at least one reference image (image_urls) or video (video_urls)' });
   }
-  for (const key of ['watermark', 'camerafixed', 'camera_fixed']) checkBoolean(body, key, issues);
-  return { model: model as string, issues };
+}
+
+/**
+ * Validates an AIML create body against the model's OpenAPI request schema (test/fixtures/aimlapi-specs, or the
+ * directory given to the emulator): types, enums, uri formats, array sizes, required keys, and keys the model
+ * doesn't take refused (the real API answers 400 for those), plus the prose rules in semanticIssues.
+ */
+export function validateAimlBody(
+  body: unknown,
+  schemas: AimlSchemaIndex = loadAimlSchemas(),
+): { model?: string; issues: Issue[] } {
+  if (!isPlainObject(body)) return { issues: [{ path: '', message: 'Expected a JSON object' }] };
+  const model = body['model'];
+  const entry = typeof model === 'string' ? schemas.models.get(model) : undefined;
+  if (!entry) {
+    const names = [...schemas.models.keys()].sort().join(', ');
+    return { issues: [{ path: 'model', message: `Invalid model. Expected one of ${names}` }] };
+  }
+  const legacy = LEGACY_1_0[entry.model];
+  const issues = checkObject(body, legacy ? legacySchema(entry.schema, legacy) : entry.schema, {
+    model: entry.model,
+    unknownKey: (key) => (legacy && !schemas.knownFields.has(key) ? 'ignore' : 'refuse'),
+  });
+  semanticIssues(body, entry.model, issues);
+  return { model: entry.model, issues };
 }
 
 export function validateSegmindBody(body: unknown): Issue[] {
