@@ -12,11 +12,15 @@ COPY src ./src
 COPY commands ./commands
 RUN npm run build && npm prune --omit=dev
 
-# Runtime stage: no compilers, runs as the unprivileged `node` user.
+# Runtime stage: no compilers, runs as the unprivileged `node` user. ffmpeg re-encodes videos over a
+# chat's upload limit and keeps last frames (FFMPEG_PATH); without it those videos are posted as links.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     HEALTH_PORT=8080
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist

@@ -20,6 +20,8 @@ import type { Logger } from './core/logger.js';
 import type { ChatSurface, VideoProvider } from './core/ports.js';
 import { createRequestValidator } from './core/request.js';
 import { createDispatcher } from './http/http-client.js';
+import type { FfmpegTools } from './media/ffmpeg-tools.js';
+import { createFfmpegTools } from './media/ffmpeg-tools.js';
 import { createVideoFetcher } from './http/video-fetcher.js';
 import { BUILTIN_PROVIDERS } from './providers/index.js';
 import type { ProviderRegistry } from './providers/registry.js';
@@ -40,6 +42,12 @@ export interface App {
   imageDownloads: <T>(fn: () => Promise<T>) => Promise<T>;
   catalogue: ReturnType<typeof createCatalogue>;
   dispatcher: Dispatcher;
+  /** ffmpeg, when it was asked for (`media`) and found; over-limit videos are then re-encoded to fit. */
+  videoTools?: FfmpegTools;
+  /** Why ffmpeg can't be used (one line for the start-up log), when it was asked for and not found. */
+  videoToolsProblem?: string;
+  /** The last frame (JPEG) of a video delivered as a file, kept FRAME_RETENTION_DAYS; see JobService.lastFrame. */
+  lastFrame(jobId: string, opts?: { waitMs?: number }): Promise<Uint8Array | undefined>;
   close(): Promise<void>;
 }
 
@@ -86,6 +94,8 @@ export async function createApp(
     clock?: Clock;
     dispatcher?: Dispatcher;
     env?: Record<string, string | undefined>;
+    /** Use ffmpeg (FFMPEG_PATH) to fit over-limit videos and keep last frames: the bot does; the terminal, which has no upload limit, doesn't. */
+    media?: boolean;
   },
 ): Promise<App> {
   const dispatcher = opts.dispatcher ?? createDispatcher(opts.env ?? process.env);
@@ -99,6 +109,8 @@ export async function createApp(
     duration: config.DEFAULT_DURATION,
   });
   const workDir = resolve(config.DATA_DIR);
+  const tools = opts.media ? createFfmpegTools({ ffmpegPath: config.FFMPEG_PATH, maxEncodes: config.MAX_ENCODES }) : undefined;
+  const videoTools = tools && (await tools.detect()) ? tools : undefined;
   const { kv, jobs, close } = await openStore(config.STORE_URL, workDir);
   const surfaces = typeof opts.surfaces === 'function' ? opts.surfaces(kv) : opts.surfaces;
   const service = createJobService({
@@ -110,6 +122,7 @@ export async function createApp(
     fetcher: createVideoFetcher(dispatcher),
     clock: opts.clock ?? systemClock,
     logger: opts.logger,
+    ...(videoTools ? { videoTools } : {}),
     config: {
       maxPerUser: config.MAX_JOBS_PER_USER,
       maxQueuedPerUser: config.MAX_QUEUED_PER_USER,
@@ -125,17 +138,27 @@ export async function createApp(
       pollConcurrency: config.POLL_CONCURRENCY,
       workDir,
       unknownStatusGraceMs: 5 * 60_000,
+      frameRetentionMs: config.FRAME_RETENTION_DAYS * 86_400_000,
     },
   });
   return {
     service,
     kv,
-    useCases: createVideoUseCases({ service, settings: createPlaceSettings(kv), catalogue }),
+    useCases: createVideoUseCases({
+      service,
+      settings: createPlaceSettings(kv),
+      catalogue,
+    }),
     imageDownloads: createLimiter(config.MAX_IMAGE_DOWNLOADS),
     catalogue,
     dispatcher,
+    ...(videoTools ? { videoTools } : {}),
+    ...(tools && !videoTools && tools.problem ? { videoToolsProblem: tools.problem } : {}),
+    lastFrame: (jobId, o) => service.lastFrame(jobId, o),
     async close() {
       await service.stop();
+      // After the grace service.stop gave encodes under way: whatever still runs is killed.
+      tools?.close();
       await close();
       await dispatcher.close().catch(() => undefined);
     },

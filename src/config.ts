@@ -44,6 +44,12 @@ export const baseConfigSchema = z
     LEASE_SECONDS: int(30, 3, 3600),
     /** Users' images downloaded at once (Slack files, CLI links). */
     MAX_IMAGE_DOWNLOADS: int(4, 1, 256),
+    /** ffmpeg, by name on PATH or as a path (ffprobe is looked for beside it): re-encodes over-limit videos and grabs last frames. */
+    FFMPEG_PATH: z.preprocess(emptyToUndefined, z.string().trim().default('ffmpeg')),
+    /** Re-encodes and frame grabs running at once (each takes the CPUs it can get). */
+    MAX_ENCODES: int(1, 1, 64),
+    /** Days the last frame of a delivered video is kept (for Extend); 0 keeps none. */
+    FRAME_RETENTION_DAYS: int(7, 0, 3650),
     POLL_MIN_INTERVAL_MS: int(1000, 100, 60_000),
     POLL_MAX_INTERVAL_MS: int(15_000, 1000, 600_000),
     POLL_CONCURRENCY: int(32, 1, 1000),

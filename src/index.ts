@@ -79,8 +79,12 @@ async function main(): Promise<void> {
   const app = await createApp(config, {
     logger,
     surfaces: (kv) => [...(discord ? [discord.surface(kv)] : []), ...(slack ? [slack.surface(kv)] : [])] as ChatSurface[],
+    media: true,
   });
   started.app = app;
+  if (!app.videoTools) {
+    logger.warn({ ffmpeg: config.FFMPEG_PATH, problem: app.videoToolsProblem }, 'ffmpeg is not available (FFMPEG_PATH): videos over the upload limit will be posted as links, and Extend is unavailable');
+  }
   if (closing) return;
   phase = 'starting the core';
   const resumed = await app.service.start();
@@ -94,7 +98,7 @@ async function main(): Promise<void> {
   if (closing) return;
   const state = Object.fromEntries(platforms.map((p, i) => [p.name.toLowerCase(), first[i] ? 'connected' : 'retrying']));
   logger.info(
-    { models: app.catalogue.models.map((m) => m.id), platforms: state, resumed, health: (health.address() as AddressInfo).port },
+    { models: app.catalogue.models.map((m) => m.id), platforms: state, resumed, ffmpeg: Boolean(app.videoTools), health: (health.address() as AddressInfo).port },
     platforms.length ? 'seedance-bot is running' : 'seedance-bot is running without a chat platform (set DISCORD_TOKEN and/or SLACK_BOT_TOKEN)',
   );
 }

@@ -32,7 +32,7 @@ describe('config', () => {
   it('reports every problem at once', () => {
     let err: unknown;
     try {
-      loadConfig({ AIMLAPI_BASE_URL: 'not a url', MAX_JOBS_PER_USER: 'two', DEFAULT_RESOLUTION: '4k', SEGMIND_API_MODE: 'fast', POLL_MIN_INTERVAL_MS: '50000', POLL_MAX_INTERVAL_MS: '2000' });
+      loadConfig({ AIMLAPI_BASE_URL: 'not a url', MAX_JOBS_PER_USER: 'two', DEFAULT_RESOLUTION: '8k', SEGMIND_API_MODE: 'fast', POLL_MIN_INTERVAL_MS: '50000', POLL_MAX_INTERVAL_MS: '2000' });
     } catch (e) {
       err = e;
     }

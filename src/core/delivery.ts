@@ -3,7 +3,9 @@
  * video is fetched to disk at once (provider links expire) unless the videos
  * folder is full; then an attempt is recorded (`delivery_attempt`, durable
  * before any upload, so a crash during it is known) and the file goes to the
- * surface within the size it accepts, or a link with its expiry. The job id is
+ * surface within the size it accepts; a video over it is re-encoded to fit when
+ * the video tools are there (delivery-media.ts), else (or if that fails) a link
+ * with its expiry is posted. The job id is
  * the surface's idempotency key, so a repeated attempt never posts twice where
  * the platform can prevent it. A failed attempt waits with capped exponential
  * backoff for as long as the video can still be delivered (the local file, or
@@ -20,7 +22,8 @@ import type { JobRecord } from './job.js';
 import type { JobEvent } from './lifecycle.js';
 import type { Live } from './live-job.js';
 import type { Logger } from './logger.js';
-import type { ChatSurface, JobSummary, VideoFetcher } from './ports.js';
+import type { DeliveryMedia } from './delivery-media.js';
+import type { ChatSurface, CompressedNote, DeliveredAs, JobSummary, VideoFetcher } from './ports.js';
 import { SurfaceGoneError, SurfaceTooLargeError } from './ports.js';
 import { DELIVERY_RETRY, backoffMs } from './retry-policy.js';
 
@@ -31,9 +34,12 @@ export function createDelivery(d: {
   logger: Logger;
   fetcher: VideoFetcher;
   files: JobFiles;
+  media: DeliveryMedia;
   config: { maxVideoBytes: number; deliveryDeadlineMs: number };
   surfaceOf(job: JobRecord): ChatSurface | undefined;
   summary(job: JobRecord): JobSummary;
+  /** Refreshes the job's progress message (never waits on the platform). */
+  show?(l: Live): void;
 }) {
   const deadlineOf = (job: JobRecord) => (job.completedAt ?? job.updatedAt) + d.config.deliveryDeadlineMs;
 
@@ -118,26 +124,58 @@ export function createDelivery(d: {
         },
         { idempotencyKey: job.id },
       );
+    /** Uploads a file; `undefined` when the platform refuses it as too large. */
+    const upload = async (conversation: string, path: string, bytes: number, compressed?: CompressedNote) => {
+      try {
+        return await surface.upload(
+          conversation,
+          { path, name: `seedance-${job.request.seed}.mp4`, bytes, contentType: 'video/mp4' },
+          { kind: 'video', ...caption, bytes, ...(compressed ? { compressed } : {}) },
+          { idempotencyKey: job.id },
+        );
+      } catch (err) {
+        if (err instanceof SurfaceTooLargeError) return undefined;
+        throw err;
+      }
+    };
+    const linkStillGood = video.kind === 'url' && (video.expiresAt === undefined || video.expiresAt > d.clock.now());
     let conversation = job.conversation;
     for (let hop = 0; hop < 2; hop++) {
       try {
         const limit = await surface.maxUploadBytes(conversation, job.meta);
-        if (file.path && file.bytes !== undefined && file.bytes <= limit) {
-          try {
-            const messageRef = await surface.upload(
-              conversation,
-              { path: file.path, name: `seedance-${job.request.seed}.mp4`, bytes: file.bytes, contentType: 'video/mp4' },
-              { kind: 'video', ...caption, bytes: file.bytes },
-              { idempotencyKey: job.id },
-            );
-            return delivered(l, surface, 'file', messageRef, conversation, file.bytes);
-          } catch (err) {
-            if (!(err instanceof SurfaceTooLargeError)) throw err;
-            d.logger.info({ jobId: job.id, bytes: file.bytes, limit }, 'platform refused the file as too large; posting a link');
-            return delivered(l, surface, 'link', await postLink(conversation, Math.min(limit, file.bytes - 1)), conversation, file.bytes);
-          }
+        if (!file.path || file.bytes === undefined) return delivered(l, surface, 'link', await postLink(conversation, limit), conversation, file.bytes);
+        let fitTo = limit;
+        let linkLimit = limit;
+        if (file.bytes <= limit) {
+          const ref = await upload(conversation, file.path, file.bytes);
+          if (ref) return delivered(l, surface, 'file', ref, conversation, file.bytes, file.path);
+          // The platform's real limit is below what it declared: a copy at half the size has a fair chance.
+          d.logger.info({ jobId: job.id, bytes: file.bytes, limit }, `platform refused the file as too large; ${d.media.canFit ? 'compressing it' : 'posting a link'}`);
+          fitTo = Math.floor(file.bytes / 2);
+          linkLimit = Math.min(limit, file.bytes - 1);
         }
-        return delivered(l, surface, 'link', await postLink(conversation, limit), conversation, file.bytes);
+        // Re-encoding takes a while: say so, and keep offering the view until the edit pace lets it through.
+        let stopShowing = () => {};
+        if (d.media.canFit && d.show) {
+          l.compressing = true;
+          const show = () => {
+            d.show!(l);
+            stopShowing = d.clock.setTimer(show, 1000);
+          };
+          show();
+        }
+        const fitted = await d.media.fit(job.id, file.path, fitTo).finally(() => {
+          l.compressing = false;
+          stopShowing();
+        });
+        if (fitted) {
+          const note: CompressedNote = { originalBytes: file.bytes, ...(linkStillGood ? { url: video.url, ...(video.expiresAt ? { expiresAt: video.expiresAt } : {}) } : {}) };
+          const ref = await upload(conversation, fitted.path, fitted.bytes, note);
+          if (ref) return delivered(l, surface, 'compressed', ref, conversation, file.bytes, file.path);
+          d.logger.info({ jobId: job.id, bytes: fitted.bytes, limit }, 'platform refused the compressed copy as too large too; posting a link');
+          linkLimit = Math.min(linkLimit, fitted.bytes - 1);
+        }
+        return delivered(l, surface, 'link', await postLink(conversation, linkLimit), conversation, file.bytes, file.path);
       } catch (err) {
         if (err instanceof SurfaceGoneError && hop === 0 && surface.fallbackConversation) {
           const alt = await surface.fallbackConversation(job.requester.id, conversation).catch(() => undefined);
@@ -159,11 +197,14 @@ export function createDelivery(d: {
    * delivery. The note gets a moment (NOTE_WAIT_MS) before the delivery is recorded, so that
    * usually a crash in between repeats the note with the (idempotent) delivery instead of
    * leaving the message at "Uploading…"; a slow or hung edit goes on in the background and
-   * never holds the delivery up. Tried twice; it is only a note.
+   * never holds the delivery up. Tried twice; it is only a note. The last frame of the video
+   * (`video`, on disk) is grabbed in the background, for "Extend".
    */
-  async function delivered(l: Live, surface: ChatSurface, deliveredAs: 'file' | 'link', messageRef: string, conversation: string, bytes?: number): Promise<JobEvent> {
+  async function delivered(l: Live, surface: ChatSurface, deliveredAs: DeliveredAs, messageRef: string, conversation: string, bytes?: number, video?: string): Promise<JobEvent> {
     l.deliveryFailures = 0;
     const job = l.job;
+    // Before the delivery is recorded (after which the job's files go): the original, for its last frame.
+    if (video) await d.media.keepLastFrame(job.id, video);
     if (job.progressMessage && job.progressMessage !== messageRef) {
       const ref = job.progressMessage;
       const note = { kind: 'done' as const, job: d.summary(job), elapsedSeconds: Math.round((d.clock.now() - job.createdAt) / 1000), deliveredAs };

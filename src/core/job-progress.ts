@@ -54,6 +54,7 @@ export function createProgressReporter(d: {
       estimate: l.estimate,
       anomaly: l.anomaly,
     });
+    if (l.compressing) v.compressing = true;
     if (job.waiting && job.retryAt !== undefined) {
       v.waiting = job.waiting;
       const s = Math.max(0, (job.retryAt - d.clock.now()) / 1000);

@@ -8,6 +8,8 @@
 import type { Catalogue } from './catalogue.js';
 import { providerLabel } from './errors.js';
 import { nextPollDelayMs } from './eta.js';
+import type { DeliveryMedia } from './delivery-media.js';
+import { createDeliveryMedia } from './delivery-media.js';
 import { currentIdentity } from './instance.js';
 import type { JobRecord } from './job.js';
 import { isFinal } from './job.js';
@@ -37,6 +39,8 @@ export interface JobFetcherDeps {
   catalogue: Catalogue;
   fetcher: VideoFetcher;
   files: JobFiles;
+  /** Re-encoding to fit and last frames, when there are video tools. */
+  media: DeliveryMedia;
   config: JobServiceConfig;
   ctx(job: JobRecord): ProviderCallContext;
   renderElapsed(job: JobRecord): number;
@@ -44,6 +48,9 @@ export interface JobFetcherDeps {
   surfaceOf(job: JobRecord): ChatSurface | undefined;
   summary(job: JobRecord): JobSummary;
 }
+
+/** How often frames past FRAME_RETENTION_DAYS are looked for while running. */
+const FRAME_SWEEP_EVERY_MS = 3_600_000;
 
 export function createJobRunner(deps: JobServiceDeps) {
   const { store, clock, config } = deps;
@@ -72,7 +79,11 @@ export function createJobRunner(deps: JobServiceDeps) {
   let beats = 0;
 
   const renderTimes = createRenderTimes({ store, catalogue: deps.catalogue, logger: log });
-  const files = createJobFiles({ workDir: config.workDir, videosCapBytes: config.videosCapBytes, logger: log });
+  const frameRetentionMs = config.frameRetentionMs ?? 7 * 86_400_000;
+  const files = createJobFiles({ workDir: config.workDir, videosCapBytes: config.videosCapBytes, logger: log, frameRetentionMs });
+  const media = createDeliveryMedia({ ...(deps.videoTools ? { tools: deps.videoTools } : {}), files, logger: log, keepFrames: frameRetentionMs > 0 });
+  /** When old frames were last swept (they are kept past their job, so the start-up sweep isn't enough). */
+  let framesSweptAt = clock.now();
   const machine = createJobMachine({ store, clock, logger: log, self, providerLabel: (job) => label(job.provider), storeRetry: STORE_RETRY });
   const ownership = createOwnership({ store, clock, logger: log, identity, leaseMs: config.leaseMs, surfaces: [...surfaces.keys()] });
   const queue = createJobQueue<Live>({ maxInFlight: config.maxInFlight, maxPerUser: config.maxPerUser });
@@ -216,6 +227,10 @@ export function createJobRunner(deps: JobServiceDeps) {
     if (stopped) return;
     await ownership.renew();
     leaseTimer = clock.setTimer(() => void heartbeat(), config.leaseMs / 3);
+    if (sweep && clock.now() - framesSweptAt >= FRAME_SWEEP_EVERY_MS) {
+      framesSweptAt = clock.now();
+      void files.sweepFrames().catch((err: unknown) => log.warn({ err }, 'could not clean up old frames'));
+    }
     if (sweep && ++beats % 3 === 0 && ownership.leasesTrustworthy()) await resume();
   }
 
@@ -257,6 +272,7 @@ export function createJobRunner(deps: JobServiceDeps) {
     catalogue: deps.catalogue,
     fetcher: deps.fetcher,
     files,
+    media,
     config,
     ctx,
     renderElapsed,
@@ -284,6 +300,7 @@ export function createJobRunner(deps: JobServiceDeps) {
     live,
     listeners,
     files,
+    media,
     machine,
     queue,
     reporter,
@@ -325,7 +342,7 @@ export function createJobRunner(deps: JobServiceDeps) {
     stopped = true;
     scheduler.stop();
     leaseTimer?.();
-    const done = Promise.all([scheduler.idle(), ...steps.underWay(), ...[...live.values()].map((l) => l.progress.sending), ...finishing]);
+    const done = Promise.all([scheduler.idle(), ...steps.underWay(), ...[...live.values()].map((l) => l.progress.sending), ...finishing, ...media.underWay()]);
     let cancelTimer: () => void = () => {};
     const grace = new Promise<void>((r) => {
       cancelTimer = clock.setTimer(r, graceMs);

@@ -20,7 +20,7 @@ import { isFinal, utcDay } from './job.js';
 import { createJobRunner } from './job-runner.js';
 import type { AdmissionLimits, JobStore, Usage } from './job-store.js';
 import type { Logger } from './logger.js';
-import type { ChatSurface, SurfaceMessage, VideoFetcher, VideoProvider } from './ports.js';
+import type { ChatSurface, SurfaceMessage, VideoFetcher, VideoProvider, VideoTools } from './ports.js';
 import { progressView, viewKey } from './progress.js';
 import type { GenerationInput, RequestValidator } from './request.js';
 
@@ -47,6 +47,8 @@ export interface JobServiceConfig extends AdmissionConfig {
   deliveryConcurrency?: number;
   /** Create requests under way at once. */
   submitConcurrency?: number;
+  /** How long the last frame of a delivered video is kept (FRAME_RETENTION_DAYS); 0 keeps none. Default 7 days. */
+  frameRetentionMs?: number;
 }
 
 export interface JobServiceDeps {
@@ -61,6 +63,11 @@ export interface JobServiceDeps {
   config: JobServiceConfig;
   /** Who this instance is; defaults to this process. */
   identity?: InstanceIdentity;
+  /**
+   * ffmpeg (or another implementation) that passed `detect()`: over-limit videos are re-encoded to
+   * fit and last frames are kept. Without it, over-limit videos go as links and there are no frames.
+   */
+  videoTools?: VideoTools;
 }
 
 /** Posts the first message of a job; returns its reference (and the conversation, if the surface chose one). */
@@ -238,6 +245,23 @@ export function createJobService(deps: JobServiceDeps) {
     },
 
     get: async (id: string): Promise<JobRecord | undefined> => live.get(id)?.job ?? store.get(id),
+    /**
+     * The last frame (JPEG bytes, at the video's size) of a video this bot delivered as a file, kept
+     * for FRAME_RETENTION_DAYS; undefined when there is none (no ffmpeg, delivered as a link, too old,
+     * or not grabbed yet: the grab runs just after delivery, after any encode under way). With
+     * `waitMs`, a grab under way in this process for the job is waited for, up to that long.
+     */
+    async lastFrame(jobId: string, opts: { waitMs?: number } = {}): Promise<Uint8Array | undefined> {
+      const grab = r.media.grabbing(jobId);
+      if (grab && opts.waitMs) {
+        let cancel: () => void = () => {};
+        await Promise.race([grab, new Promise<void>((done) => (cancel = clock.setTimer(done, opts.waitMs!)))]);
+        cancel();
+      }
+      return files.frame(jobId);
+    },
+    /** Whether over-limit videos are re-encoded and last frames kept (video tools were found). */
+    hasVideoTools: () => deps.videoTools !== undefined,
     /** One person's most recent jobs on a surface, newest first. */
     recent: (surface: string, requesterId: string, limit = 5): Promise<JobRecord[]> => store.recent({ surface, requesterId, limit }),
     activeCount: () => live.size,

@@ -1,6 +1,6 @@
 /** The job record: everything needed to finish a job after a restart. */
 import type { GenerationRequest } from './request.js';
-import type { ProviderOperation, VideoSource } from './ports.js';
+import type { DeliveredAs, ProviderOperation, VideoSource } from './ports.js';
 
 export type JobStatus =
   | 'queued' // admitted and waiting for a slot; nothing submitted
@@ -62,7 +62,8 @@ export interface JobRecord {
     creditsUsed?: number;
     creditsRemaining?: number;
     bytes?: number;
-    deliveredAs?: 'file' | 'link';
+    /** `compressed`: a re-encoded copy that fit the upload limit was posted (`bytes` is the original's size). */
+    deliveredAs?: DeliveredAs;
     messageRef?: string;
   };
   error?: { code: string; message: string };

@@ -7,7 +7,7 @@
  */
 import type { JobRecord, JobStatus, DeliveryWait } from './job.js';
 import { isFinal } from './job.js';
-import type { ProviderOperation, VideoSource } from './ports.js';
+import type { DeliveredAs, ProviderOperation, VideoSource } from './ports.js';
 
 /** Allowed next statuses. Staying in an active status (a patch) is allowed; leaving a final one never is. */
 export const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
@@ -50,7 +50,7 @@ export type JobEvent =
   /** An upload attempt starts (persisted before it, so a crash during it is known). */
   | { type: 'delivery_attempt'; bytes?: number }
   | { type: 'delivery_wait'; at: number; waiting: DeliveryWait }
-  | { type: 'delivered'; deliveredAs: 'file' | 'link'; messageRef: string; conversation: string; bytes?: number }
+  | { type: 'delivered'; deliveredAs: DeliveredAs; messageRef: string; conversation: string; bytes?: number }
   | { type: 'undeliverable'; code: string; text: string }
   | { type: 'cancel'; by: string }
   | { type: 'progress_gone'; ref: string }

@@ -28,6 +28,8 @@ export interface Live {
   deliveryFailures: number;
   unknownSince?: number;
   anomaly?: string;
+  /** Delivery is re-encoding the video to fit the upload limit (shown in the progress message). */
+  compressing?: boolean;
   progress: ProgressState;
   /** A step of this job is running. */
   busy: boolean;

@@ -76,6 +76,8 @@ export interface ProgressView {
   waiting?: 'platform' | 'download' | 'disk';
   /** Seconds until the next delivery attempt (coarse), while `waiting`. */
   retryInSeconds?: number;
+  /** The video is being re-encoded to fit the conversation's upload limit. */
+  compressing?: boolean;
 }
 
 /** A short description of the job a surface can show next to progress and results. */
@@ -96,14 +98,25 @@ export interface JobSummary {
   requesterId: string;
 }
 
+/** How a finished video reached the conversation: the file, a re-encoded copy that fits, or a link. */
+export type DeliveredAs = 'file' | 'compressed' | 'link';
+
+/** Said with a video that was re-encoded to fit the upload limit: how big the original was and where it is. */
+export interface CompressedNote {
+  originalBytes: number;
+  /** The provider's link to the original, while it lasts. */
+  url?: string;
+  expiresAt?: number;
+}
+
 export type SurfaceMessage =
   | { kind: 'progress'; job: JobSummary; progress: ProgressView }
-  | { kind: 'video'; job: JobSummary; creditsUsed?: number; bytes: number }
+  | { kind: 'video'; job: JobSummary; creditsUsed?: number; bytes: number; compressed?: CompressedNote }
   | { kind: 'link'; job: JobSummary; url?: string; expiresAt?: number; bytes?: number; limitBytes: number; creditsUsed?: number }
   | { kind: 'failed'; job: JobSummary; text: string }
   | { kind: 'cancelled'; job: JobSummary; text: string }
   /** Replaces the progress message once the video has been delivered. */
-  | { kind: 'done'; job: JobSummary; elapsedSeconds: number; deliveredAs: 'file' | 'link' };
+  | { kind: 'done'; job: JobSummary; elapsedSeconds: number; deliveredAs: DeliveredAs };
 
 export interface VideoFile {
   path: string;
@@ -166,4 +179,51 @@ export interface VideoFetcher {
    * Throws `DownloadError` for HTTP and network failures.
    */
   download(url: string, path: string, opts: { maxBytes: number; signal?: AbortSignal }): Promise<{ ok: true; bytes: number } | { ok: false; reason: 'too_large'; bytes?: number }>;
+}
+
+/** What a video file holds, as the video tools read it. */
+export interface VideoInfo {
+  durationS: number;
+  width: number;
+  height: number;
+  hasAudio: boolean;
+  /** Frames per second of the video stream, when known. */
+  fps?: number;
+}
+
+/** A re-encoded copy of a video, made to fit a size. */
+export interface FittedVideo {
+  bytes: number;
+  durationS: number;
+  width: number;
+  height: number;
+}
+
+/** Thrown by VideoTools once they have been closed (shutting down): the work is put off, not given up. */
+export class VideoToolsStoppedError extends Error {
+  constructor(message = 'the video tools are shutting down') {
+    super(message);
+    this.name = 'VideoToolsStoppedError';
+  }
+}
+
+/**
+ * Local video processing (ffmpeg), implemented outside the core (`src/media/`), so the core never
+ * starts a program itself. Each call runs child processes with a timeout; re-encodes and frame grabs
+ * share a bound on how many run at once (MAX_ENCODES). Failures are thrown as errors with a short
+ * message (the end of the program's stderr); `VideoToolsStoppedError` once closed.
+ */
+export interface VideoTools {
+  /** Whether the programs can run here: checked once at start; the core is only given tools that passed. */
+  detect(): Promise<boolean>;
+  /** Length, size and whether there is sound. */
+  probe(path: string): Promise<VideoInfo>;
+  /**
+   * Re-encodes `input` as H.264/AAC MP4 into `output`, at most `maxBytes`, keeping its length and
+   * sound (lowering the resolution when the bitrate left is too thin). Written to a temporary file
+   * and renamed, so `output` is only ever complete. Throws when it can't be made to fit.
+   */
+  fitToSize(input: string, output: string, opts: { maxBytes: number }): Promise<FittedVideo>;
+  /** Writes the last frame of `input` as a JPEG at `outputJpeg` (temporary file, then rename), at the video's size. */
+  lastFrame(input: string, outputJpeg: string): Promise<{ bytes: number }>;
 }

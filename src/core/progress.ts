@@ -54,7 +54,7 @@ export function roughPosition(n: number): number {
 
 /** What must differ for an edit to be worth sending: elapsed time alone is not enough. */
 export function viewKey(v: ProgressView): string {
-  return [v.phase, v.providerStatus ?? '', v.queuePosition ?? '', v.percent ?? '', v.remainingSeconds ?? '', v.anomaly ?? '', v.waiting ?? '', v.retryInSeconds ?? ''].join('|');
+  return [v.phase, v.providerStatus ?? '', v.queuePosition ?? '', v.percent ?? '', v.remainingSeconds ?? '', v.anomaly ?? '', v.waiting ?? '', v.retryInSeconds ?? '', v.compressing ? 'c' : ''].join('|');
 }
 
 /** A token bucket that caps progress edits per surface across all jobs. */

@@ -3,7 +3,7 @@
  * implements the VideoProvider port on that clock, a fetcher that writes fake
  * videos, and a surface that records everything it is asked to show.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, vi } from 'vitest';
@@ -16,7 +16,7 @@ import type { JobServiceConfig } from '../../src/core/job-service.js';
 import { createJobService } from '../../src/core/job-service.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { Logger } from '../../src/core/logger.js';
-import type { ChatSurface, ProviderOperation, ProviderStatus, SurfaceMessage, VideoFetcher, VideoProvider } from '../../src/core/ports.js';
+import type { ChatSurface, ProviderOperation, ProviderStatus, SurfaceMessage, VideoFetcher, VideoProvider, VideoTools } from '../../src/core/ports.js';
 import { SurfaceGoneError, SurfaceTooLargeError } from '../../src/core/ports.js';
 import { createRequestValidator } from '../../src/core/request.js';
 import type { InstanceIdentity } from '../../src/core/instance.js';
@@ -81,8 +81,8 @@ export function scriptedProvider(clock: ManualClock, name = 'aimlapi') {
   };
 }
 
-/** Writes `size` bytes for every download; queue errors to fail the next ones. */
-export function fakeFetcher(size = 2048) {
+/** Writes `size` bytes (or a copy of the real video `file`) for every download; queue errors to fail the next ones. */
+export function fakeFetcher(size = 2048, file?: string) {
   const calls: string[] = [];
   const errors: Error[] = [];
   const fetcher: VideoFetcher = {
@@ -90,9 +90,10 @@ export function fakeFetcher(size = 2048) {
       calls.push(url);
       const err = errors.shift();
       if (err) throw err;
-      if (size > maxBytes) return { ok: false, reason: 'too_large', bytes: size };
-      writeFileSync(path, Buffer.alloc(size, 7));
-      return { ok: true, bytes: size };
+      const body = file ? readFileSync(file) : Buffer.alloc(size, 7);
+      if (body.length > maxBytes) return { ok: false, reason: 'too_large', bytes: body.length };
+      writeFileSync(path, body);
+      return { ok: true, bytes: body.length };
     },
   };
   return { fetcher, calls, errors, expired: () => new DownloadError('HTTP 403', { status: 403 }), flaky: () => new DownloadError('reset', { status: 0, retryable: true }) };
@@ -193,6 +194,10 @@ export async function harness(
     prov?: ReturnType<typeof scriptedProvider>;
     surface?: Parameters<typeof recordingSurface>[1];
     videoBytes?: number;
+    /** A real video every download copies (instead of `videoBytes` of filler). */
+    videoFile?: string;
+    /** ffmpeg for the core: over-limit videos are re-encoded, last frames kept. */
+    videoTools?: VideoTools;
     identity?: InstanceIdentity;
     logger?: Logger;
   } = {},
@@ -203,7 +208,7 @@ export async function harness(
   const db = opts.store ?? (await openStore('memory:', ''));
   const store = db.jobs;
   const prov = opts.prov ?? scriptedProvider(clock);
-  const fetch = fakeFetcher(opts.videoBytes);
+  const fetch = fakeFetcher(opts.videoBytes, opts.videoFile);
   const surf = recordingSurface(clock, opts.surface);
   const catalogue = createCatalogue(BUILTIN_MODELS, { providers: ['aimlapi'] });
   const config = baseConfig(opts.config);
@@ -218,6 +223,7 @@ export async function harness(
     logger: opts.logger ?? silentLogger,
     config,
     identity: opts.identity ?? { id: `test-${Math.random().toString(36).slice(2, 10)}`, pid: process.pid },
+    ...(opts.videoTools ? { videoTools: opts.videoTools } : {}),
   });
   const finished: string[] = [];
   service.onEvent((e) => {

@@ -41,12 +41,14 @@ export interface WorldOptions {
   extraGuilds?: GuildSeed[];
   /** More stand-in options (not `guilds`). */
   standin?: Omit<StandinOptions, 'guilds'>;
+  /** The video the emulator serves for every job (default test/fixtures/tiny.mp4). */
+  videoBytes?: Buffer;
 }
 
 export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   // Prompts that say "slow" render for a minute and "crash" for a few seconds, so tests can act on a running job without racing it.
   const renderMs = (prompt: string) => (/\bslow\b/.test(prompt) ? 60_000 : /\bcrash\b/.test(prompt) ? 3000 : (opts.renderMs ?? 400));
-  const emulator = await startProviderEmulator({ renderMs: ({ body }) => renderMs(String(body.prompt)) });
+  const emulator = await startProviderEmulator({ renderMs: ({ body }) => renderMs(String(body.prompt)), ...(opts.videoBytes ? { videoBytes: opts.videoBytes } : {}) });
   const discord = await startDiscordStandin({
     ...opts.standin,
     guilds: [

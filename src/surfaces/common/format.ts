@@ -1,5 +1,5 @@
 /** Formatting shared by every surface; each platform adds its own markup. */
-import type { JobSummary, ProgressView } from '../../core/ports.js';
+import type { CompressedNote, DeliveredAs, JobSummary, ProgressView } from '../../core/ports.js';
 
 /** `m:ss`. */
 export function clock(seconds: number): string {
@@ -28,6 +28,20 @@ export function jobFacts(job: JobSummary, credits: number | undefined, mark: { b
   parts.push(`seed ${mark.code(String(job.seed))}`);
   if (credits !== undefined) parts.push(`${credits.toLocaleString('en-US')} credits`);
   return parts.join(' · ');
+}
+
+/**
+ * What a re-encoded video's caption says: `compressed to fit the upload limit (original 23.4 MB:
+ * <link>, expires <time>)`. Each platform says how it writes a link and a time.
+ */
+export function compressedNote(c: CompressedNote, m: { link(url: string): string; time(ms: number): string }): string {
+  const where = c.url ? `: ${m.link(c.url)}${c.expiresAt ? `, expires ${m.time(c.expiresAt)}` : ''}` : '';
+  return `compressed to fit the upload limit (original ${(c.originalBytes / 1048576).toFixed(1)} MB${where})`;
+}
+
+/** The "done" note's word on how the video went out ('' for a plain file). */
+export function deliveredNote(deliveredAs: DeliveredAs): string {
+  return deliveredAs === 'link' ? ' · too large to attach, see the link' : deliveredAs === 'compressed' ? ' · compressed to fit the upload limit' : '';
 }
 
 /** How a chat platform marks up a progress message. */
@@ -68,6 +82,7 @@ export function progressMessage(p: ProgressView, m: ProgressMarkup): string {
     case 'downloading':
     case 'delivering': {
       const waiting = waitingNote(p, m.platform);
+      if (p.compressing && !waiting) return `${m.icons.fetching} ${m.bold('Compressing the video')} to fit ${m.platform}'s upload limit… · ${elapsed}`;
       return waiting ? `${m.icons.warning} ${m.bold('Delivering…')} ${waiting} · ${elapsed}` : `${m.icons.fetching} ${m.bold('Fetching the video…')} · ${elapsed}`;
     }
     case 'rendering': {

@@ -1,6 +1,6 @@
 /** What the bot's Discord messages look like: plain content plus buttons. */
 import type { JobSummary, ProgressView, SurfaceMessage } from '../../core/ports.js';
-import { bar, clock, jobFacts, progressMessage, quotePrompt } from '../common/format.js';
+import { bar, clock, compressedNote, deliveredNote, jobFacts, progressMessage, quotePrompt } from '../common/format.js';
 import type { ProgressMarkup } from '../common/format.js';
 import { buttonId } from './discord-refs.js';
 
@@ -25,6 +25,8 @@ export function megabytes(bytes: number): string {
 }
 
 const quote = (prompt: string) => quotePrompt(prompt);
+/** A time as Discord shows it to each reader: "in 23 hours". */
+const relative = (ms: number) => `<t:${Math.floor(ms / 1000)}:R>`;
 const describe = (job: JobSummary, credits?: number) => jobFacts(job, credits, { bold: (t) => `**${t}**`, code: (t) => `\`${t}\`` });
 
 const MARKUP: ProgressMarkup = {
@@ -57,13 +59,13 @@ export function renderMessage(m: SurfaceMessage): DiscordPayload {
       };
     case 'video':
       return {
-        content: `${quote(m.job.prompt)}\n${describe(m.job, m.creditsUsed)} · for <@${m.job.requesterId}>`,
+        content: `${quote(m.job.prompt)}\n${describe(m.job, m.creditsUsed)} · for <@${m.job.requesterId}>${m.compressed ? `\n🗜️ ${compressedNote(m.compressed, { link: (u) => u, time: relative })}` : ''}`,
         components: resultButtons(m.job.id),
         allowed_mentions: { parse: [], users: [m.job.requesterId] },
       };
     case 'link': {
       const size = m.bytes !== undefined ? `${megabytes(m.bytes)}, ` : '';
-      const expiry = m.expiresAt ? ` (link expires <t:${Math.floor(m.expiresAt / 1000)}:R>)` : '';
+      const expiry = m.expiresAt ? ` (link expires ${relative(m.expiresAt)})` : '';
       const where = m.url ? `Download it here: ${m.url}${expiry}` : 'No download link is available.';
       return {
         content: `${quote(m.job.prompt)}\n${describe(m.job, m.creditsUsed)} · for <@${m.job.requesterId}>\nThe video (${size}over the ${megabytes(m.limitBytes)} upload limit here) is too large to attach. ${where}`,
@@ -76,7 +78,7 @@ export function renderMessage(m: SurfaceMessage): DiscordPayload {
     case 'cancelled':
       return { content: `🛑 ${m.text}\n${quote(m.job.prompt)}`, components: [], allowed_mentions: none };
     case 'done':
-      return { content: `✅ Done in ${clock(m.elapsedSeconds)}${m.deliveredAs === 'link' ? ' · too large to attach, see the link' : ''}\n${quote(m.job.prompt)}`, components: [], allowed_mentions: none };
+      return { content: `✅ Done in ${clock(m.elapsedSeconds)}${deliveredNote(m.deliveredAs)}\n${quote(m.job.prompt)}`, components: [], allowed_mentions: none };
   }
 }
 

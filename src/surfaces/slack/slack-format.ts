@@ -1,6 +1,6 @@
 /** Block Kit for the bot's Slack messages. */
 import type { JobSummary, ProgressView, SurfaceMessage } from '../../core/ports.js';
-import { clock, jobFacts, progressMessage, quotePrompt } from '../common/format.js';
+import { clock, compressedNote, deliveredNote, jobFacts, progressMessage, quotePrompt } from '../common/format.js';
 import type { ProgressMarkup } from '../common/format.js';
 import { ACTIONS } from './slack-refs.js';
 
@@ -51,9 +51,13 @@ export function resultActions(jobId: string) {
   };
 }
 
+/** A time as Slack shows it in each reader's time zone. */
+const when = (ms: number) => `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|soon>`;
+
 /** The caption uploaded with the video (files.uploadV2 initial_comment is plain mrkdwn). */
 export function videoCaption(m: Extract<SurfaceMessage, { kind: 'video' }>): string {
-  return `${quote(m.job.prompt)}\n${describeJob(m.job, m.creditsUsed)} · for <@${m.job.requesterId}>`;
+  const compressed = m.compressed ? `\n🗜️ ${compressedNote(m.compressed, { link: (u) => `<${u}|download it here>`, time: when })}` : '';
+  return `${quote(m.job.prompt)}\n${describeJob(m.job, m.creditsUsed)} · for <@${m.job.requesterId}>${compressed}`;
 }
 
 export function renderSlack(m: SurfaceMessage): SlackPayload {
@@ -67,7 +71,7 @@ export function renderSlack(m: SurfaceMessage): SlackPayload {
       return { text: 'What do you want to do with this video?', blocks: [context(`${describeJob(m.job, m.creditsUsed)} · for <@${m.job.requesterId}>`), resultActions(m.job.id)] };
     case 'link': {
       const size = m.bytes !== undefined ? `${(m.bytes / 1048576).toFixed(1)} MB, ` : '';
-      const expiry = m.expiresAt ? ` (link expires <!date^${Math.floor(m.expiresAt / 1000)}^{date_short_pretty} {time}|soon>)` : '';
+      const expiry = m.expiresAt ? ` (link expires ${when(m.expiresAt)})` : '';
       const where = m.url ? `<${m.url}|Download it here>${expiry}.` : 'No download link is available.';
       const text = `${quote(m.job.prompt)}\n${describeJob(m.job, m.creditsUsed)} · for <@${m.job.requesterId}>\nThe video (${size}over the upload limit) is too large to attach. ${where}`;
       return { text: 'Your video is ready (as a link)', blocks: [section(text), resultActions(m.job.id)] };
@@ -79,7 +83,7 @@ export function renderSlack(m: SurfaceMessage): SlackPayload {
     case 'done':
       return {
         text: `:white_check_mark: Done in ${clock(m.elapsedSeconds)}`,
-        blocks: [section(`:white_check_mark: Done in ${clock(m.elapsedSeconds)}${m.deliveredAs === 'link' ? ' · too large to attach, see the link' : ' · the video is in the thread'}`), context(quote(m.job.prompt))],
+        blocks: [section(`:white_check_mark: Done in ${clock(m.elapsedSeconds)}${m.deliveredAs === 'link' ? deliveredNote('link') : `${deliveredNote(m.deliveredAs)} · the video is in the thread`}`), context(quote(m.job.prompt))],
       };
   }
 }

@@ -36,7 +36,8 @@ export function resultLine(m: SurfaceMessage, savedTo?: string): string {
       return progressLine(m.progress);
     case 'video': {
       const credits = m.creditsUsed !== undefined ? ` · ${m.creditsUsed} credits` : '';
-      return `Saved ${savedTo ?? 'video'} (${megabytes(m.bytes)}) · ${m.job.modelAlias} ${m.job.resolution} ${m.job.duration}s · seed ${m.job.seed}${credits}`;
+      const compressed = m.compressed ? ` · compressed to fit (original ${megabytes(m.compressed.originalBytes)})` : '';
+      return `Saved ${savedTo ?? 'video'} (${megabytes(m.bytes)}) · ${m.job.modelAlias} ${m.job.resolution} ${m.job.duration}s · seed ${m.job.seed}${credits}${compressed}`;
     }
     case 'link': {
       const until = m.expiresAt ? ` (link valid until ${new Date(m.expiresAt).toISOString()})` : '';
