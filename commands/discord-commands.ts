@@ -29,6 +29,9 @@ const GUILD_INSTALL = 0;
 const USER_INSTALL = 1;
 const MANAGE_GUILD = String(1 << 5);
 
+/** Reference image attachments on /video (`@Image1`…); more come with a message (a mention or Apps > Animate). */
+export const REFERENCE_OPTIONS = ['reference_1', 'reference_2', 'reference_3'] as const;
+
 const choices = <V extends string | number>(values: readonly V[], name: (v: V) => string = String) => values.map((v) => ({ name: name(v), value: v }));
 
 /**
@@ -40,6 +43,7 @@ export function discordCommands(cat: Catalogue, opts: { allowDms: boolean }) {
   const contexts = opts.allowDms ? [GUILD, BOT_DM, PRIVATE_CHANNEL] : [GUILD];
   const integration_types = [GUILD_INSTALL, USER_INSTALL];
   const seeds = cat.models.map((m) => m.seed);
+  const durations = cat.durationBounds();
   const video = {
     type: CHAT_INPUT,
     name: VIDEO_COMMAND,
@@ -52,7 +56,8 @@ export function discordCommands(cat: Catalogue, opts: { allowDms: boolean }) {
       ...(cat.models.some((m) => m.lastFrame) ? [{ type: T.Attachment, name: 'last_frame', description: 'Last frame (needs a first frame)' }] : []),
       { type: T.String, name: 'model', description: 'Model family', choices: choices(cat.aliases()) },
       { type: T.String, name: 'resolution', description: 'Short side of the frame', choices: choices(cat.allResolutions()) },
-      { type: T.Integer, name: 'duration', description: 'Length in seconds', choices: choices(cat.allDurations(), (d) => `${d} seconds`) },
+      // A range, not choices: lengths up to 30 s don't fit Discord's 25 choices; validation names each model's own.
+      { type: T.Integer, name: 'duration', description: 'Length in seconds', min_value: durations.min, max_value: durations.max },
       ...(cat.allAspectRatios().length
         ? [{ type: T.String, name: 'aspect_ratio', description: 'Frame shape (text-to-video only)', choices: choices(cat.allAspectRatios()) }]
         : []),
@@ -64,6 +69,8 @@ export function discordCommands(cat: Catalogue, opts: { allowDms: boolean }) {
         max_value: Math.max(...seeds.map((s) => s.max)),
       },
       { type: T.Boolean, name: 'fixed_camera', description: 'Keep the camera still' },
+      ...(cat.anyAudio() ? [{ type: T.Boolean, name: 'audio', description: 'Sound on or off; default on where the model makes sound' }] : []),
+      ...REFERENCE_OPTIONS.slice(0, cat.maxReferenceImages()).map((name, i) => ({ type: T.Attachment, name, description: `Reference image; name it @Image${i + 1} in the prompt` })),
     ],
   };
   const animate = { type: MESSAGE, name: ANIMATE_COMMAND, contexts, integration_types };

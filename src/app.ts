@@ -148,6 +148,9 @@ export async function createApp(
       service,
       settings: createPlaceSettings(kv),
       catalogue,
+      // Extend starts from the last frames the delivery keeps, which takes ffmpeg.
+      ...(videoTools ? { frames: { get: (jobId: string, o?: { waitMs?: number }) => service.lastFrame(jobId, o), retentionDays: config.FRAME_RETENTION_DAYS } } : {}),
+      now: () => (opts.clock ?? systemClock).now(),
     }),
     imageDownloads: createLimiter(config.MAX_IMAGE_DOWNLOADS),
     catalogue,

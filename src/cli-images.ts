@@ -1,5 +1,5 @@
 /**
- * Turns a CLI --image argument (a path or an http(s) URL) into an ImageInput,
+ * Turns a CLI --image (or --ref) argument (a path or an http(s) URL) into an ImageInput,
  * checking size before reading and type/dimensions before anything is spent.
  */
 import { readFile, stat } from 'node:fs/promises';
@@ -35,4 +35,9 @@ export async function loadImageArg(arg: string, what: string, dispatcher: Dispat
   const tooBig = checkImageFacts({ bytes: size });
   if (tooBig.length) throw new UserFacingError('image_too_large', `${what}: ${tooBig.join('; ')}`);
   return { kind: 'bytes', data: await readFile(arg), name: arg };
+}
+
+/** --ref arguments in order (@Image1, @Image2…), each loaded and checked like --image. */
+export async function loadImageArgs(args: readonly string[], dispatcher: Dispatcher): Promise<ImageInput[]> {
+  return Promise.all(args.map((arg, n) => loadImageArg(arg, args.length > 1 ? `reference image ${n + 1}` : 'reference image', dispatcher)));
 }

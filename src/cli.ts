@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createApp } from './app.js';
 import type { App } from './app.js';
 import { parseGenerateArgs, GENERATE_USAGE } from './cli-args.js';
-import { loadImageArg } from './cli-images.js';
+import { loadImageArg, loadImageArgs } from './cli-images.js';
 import { loadConfig, requireProvider, secretValues } from './config.js';
 import type { Config } from './config.js';
 import { ConfigError, SeedanceError, UserFacingError, userMessageFor } from './core/errors.js';
@@ -122,6 +122,10 @@ async function generate(argv: string[]): Promise<number> {
       watermark: args.watermark || undefined,
       image: args.image ? await loadImageArg(args.image, 'image', app.dispatcher) : undefined,
       lastFrame: args.lastFrame ? await loadImageArg(args.lastFrame, 'last frame', app.dispatcher) : undefined,
+      ...(args.audio !== undefined ? { audio: args.audio } : {}),
+      ...(args.refs.length ? { references: await loadImageArgs(args.refs, app.dispatcher) } : {}),
+      ...(args.refVideos.length ? { referenceVideos: args.refVideos } : {}),
+      ...(args.refAudios.length ? { referenceAudios: args.refAudios } : {}),
     };
     await app.service.start({ resume: false });
     const wait = waitFor(app, (job) => job.id === jobId);
@@ -173,7 +177,7 @@ async function models(): Promise<number> {
     for (const m of app.catalogue.models) {
       const refs = m.references;
       const extras = [
-        m.aspectRatios.length ? `ratios ${m.aspectRatios.join(' ')}` : 'ratio from image',
+        m.aspectRatios.length ? `ratios ${m.aspectRatios.join(' ')}` : m.mode === 'i2v' ? 'ratio from image' : 'no ratio choice (an image sets the shape)',
         m.lastFrame ? 'last frame' : '',
         m.audio ? 'sound' : 'no sound',
         refs.images ? `up to ${refs.images} reference images` : '',

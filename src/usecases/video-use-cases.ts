@@ -1,6 +1,6 @@
 /**
  * The use cases every platform offers, written once: start a video (and its
- * re-roll and "animate again"), cancel, delete, usage today, and the admin
+ * re-roll, "animate again" and Extend), cancel, delete, usage today, and the admin
  * settings. A platform adapter translates its events into these calls (who is
  * asking, where, with what authority) and renders the answers; it never
  * re-implements a rule.
@@ -23,6 +23,8 @@ import type { Announce, JobService } from '../core/job-service.js';
 import type { AdmissionLimit } from '../core/job-store.js';
 import type { GenerationInput } from '../core/request.js';
 import { inputFromRequest } from '../core/request.js';
+import type { LastFrames } from './extend.js';
+import { createExtend } from './extend.js';
 import type { PlaceSettings, PlaceSettingsStore } from './place-settings.js';
 
 /** Who asks, as the platform vouches for them. */
@@ -98,6 +100,9 @@ export interface UseCaseDeps {
   service: JobService;
   settings: PlaceSettingsStore;
   catalogue: Catalogue;
+  /** Delivered videos' last frames, for Extend; absent without ffmpeg. */
+  frames?: LastFrames;
+  now?: () => number;
 }
 
 export function createVideoUseCases(d: UseCaseDeps) {
@@ -172,6 +177,8 @@ export function createVideoUseCases(d: UseCaseDeps) {
   return {
     preflight,
     jobFor,
+    /** Extend: `extendOffer(job)` and `extend(job, {prompt, from})`, an input for `start` (extend.ts). */
+    ...createExtend({ catalogue: d.catalogue, ...(d.frames ? { frames: d.frames } : {}), now: d.now ?? Date.now, aliasOf }),
 
     /** Starts a video: checks, defaults, validation, then the core (which admits atomically). */
     async start(r: StartRequest): Promise<JobRecord> {
@@ -194,7 +201,7 @@ export function createVideoUseCases(d: UseCaseDeps) {
      * Animate again. Throws when its image wasn't kept (an inline image lives only while its job runs).
      */
     again(job: JobRecord, prompt?: string, opts: { dropImages?: boolean } = {}): GenerationInput {
-      const request = opts.dropImages ? { ...job.request, image: undefined, lastFrame: undefined } : job.request;
+      const request = opts.dropImages ? { ...job.request, image: undefined, lastFrame: undefined, references: undefined } : job.request;
       const input = inputFromRequest(request, aliasOf(job), prompt ? { prompt } : {});
       if (!input) throw new UserFacingError('not_repeatable', "This video's image wasn't kept, so it can't be made again. Attach the image again.");
       return input;

@@ -9,7 +9,7 @@ import { createWorld, lines, runCli } from './run-cli.js';
 const modelLines = (stdout: string) => lines(stdout).filter((l) => !l.startsWith(' '));
 
 describe.concurrent('seedance-bot models', () => {
-  test('with an AIML API key: lite and pro, text- and image-to-video', async ({ expect, onTestFinished }) => {
+  test('with an AIML API key: lite and pro, text- and image-to-video, and the newer models', async ({ expect, onTestFinished }) => {
     const w = await createWorld();
     onTestFinished(() => w.close());
 
@@ -17,12 +17,23 @@ describe.concurrent('seedance-bot models', () => {
 
     expect(r.code).toBe(0);
     expect(modelLines(r.stdout)).toEqual([
-      'lite  t2v  Seedance 1.0 Lite text-to-video (AIML API)',
-      'lite  i2v  Seedance 1.0 Lite image-to-video (AIML API)',
-      'pro   t2v  Seedance 1.0 Pro text-to-video (AIML API)',
-      'pro   i2v  Seedance 1.0 Pro image-to-video (AIML API)',
+      'lite         text       Seedance 1.0 Lite text-to-video (AIML API)',
+      'lite         image      Seedance 1.0 Lite image-to-video (AIML API)',
+      'pro          text       Seedance 1.0 Pro text-to-video (AIML API)',
+      'pro          image      Seedance 1.0 Pro image-to-video (AIML API)',
+      'pro-fast     text/image Seedance 1.0 Pro Fast (AIML API)',
+      '1.5-pro      text/image Seedance 1.5 Pro (AIML API)',
+      '2.0          text/image Seedance 2.0 (AIML API)',
+      '2.0-fast     text/image Seedance 2.0 Fast (AIML API)',
+      '2.0-mini     text/image Dreamina Seedance 2.0 Mini (AIML API)',
+      '2.5          text/image Seedance 2.5 (AIML API)',
+      '2.5-dreamina text/image Dreamina Seedance 2.5 (AIML API)',
     ]);
-    expect(r.stdout).toContain('480p/720p/1080p');
+    expect(r.stdout).toContain('480p/720p/1080p · 5 or 10 s');
+    // What each newer model takes: lengths, 4k, sound and references.
+    expect(r.stdout).toContain('480p/720p/1080p/4k · 4 to 15 s');
+    expect(r.stdout).toContain('480p/720p · 4 to 30 s');
+    expect(r.stdout).toContain('sound · up to 9 reference images');
     expect(r.stderr).toBe('');
     expect(w.emulator.requests).toHaveLength(0);
   });
@@ -34,7 +45,7 @@ describe.concurrent('seedance-bot models', () => {
     const r = await runCli(['models'], w.env({ SEGMIND_API_KEY: DEFAULT_SEGMIND_KEY }));
 
     expect(r.code).toBe(0);
-    expect(modelLines(r.stdout)).toEqual(['lite  i2v  Seedance 1.0 Lite image-to-video (Segmind)']);
+    expect(modelLines(r.stdout)).toEqual(['lite         image      Seedance 1.0 Lite image-to-video (Segmind)']);
     expect(r.stdout).toContain('480p/720p ·');
     expect(r.stdout).not.toContain('1080p');
     expect(r.stdout).not.toContain('AIML API');
@@ -56,7 +67,7 @@ describe.concurrent('seedance-bot models', () => {
     onTestFinished(() => w.close());
     const file = join(w.dataDir, 'extra-models.json');
     const fast = {
-      id: 'aimlapi/seedance-1-0-pro-fast',
+      id: 'aimlapi/seedance-1-0-pro-fast-t2v',
       provider: 'aimlapi',
       providerModel: 'bytedance/seedance-1-0-pro-fast',
       label: 'Seedance 1.0 Pro Fast text-to-video (AIML API)',
@@ -79,8 +90,8 @@ describe.concurrent('seedance-bot models', () => {
     const r = await runCli(['models'], w.env({ AIMLAPI_KEY: DEFAULT_AIMLAPI_KEY, EXTRA_MODELS_FILE: file }));
 
     expect(r.code).toBe(0);
-    expect(modelLines(r.stdout)).toHaveLength(5);
-    expect(modelLines(r.stdout).at(-1)).toBe('fast  t2v  Seedance 1.0 Pro Fast text-to-video (AIML API)');
+    expect(modelLines(r.stdout)).toHaveLength(12);
+    expect(modelLines(r.stdout).at(-1)).toBe('fast         text       Seedance 1.0 Pro Fast text-to-video (AIML API)');
   });
 
   test('a malformed EXTRA_MODELS_FILE: one error line, not a JSON dump', async ({ expect, onTestFinished }) => {

@@ -133,6 +133,62 @@ describe.concurrent('seedance-bot generate', () => {
     expect(body).not.toHaveProperty('aspect_ratio');
   });
 
+  test('2.5 for 30 s without sound, with two reference images in order', async ({ expect, onTestFinished }) => {
+    const w = await createWorld();
+    onTestFinished(() => w.close());
+    const out = join(w.dataDir, 'refs.mp4');
+
+    const r = await runCli(
+      ['generate', '@Image1 walks into @Image2', '--model', '2.5', '--duration', '30', '--no-audio', '--ref', RED_PNG, '--ref', GREEN_JPG, '--seed', '5', '--out', out],
+      w.env({ AIMLAPI_KEY: DEFAULT_AIMLAPI_KEY }),
+    );
+
+    expect(r.stderr).not.toMatch(/^error:/m);
+    expect(r.code).toBe(0);
+    expect(await readFile(out)).toEqual(await VIDEO);
+    expect(lines(r.stderr).filter((l) => l.startsWith('Saved '))).toEqual([expect.stringContaining('2.5 720p 30s')]);
+    const posts = creates(w.emulator);
+    expect(posts).toHaveLength(1);
+    expect(posts[0]!.status).toBeLessThan(300);
+    // Exactly the fields the 2.5 schema names: no camera flag, sound as generate_audio, references as image_urls.
+    expect(posts[0]!.body).toEqual({
+      model: 'bytedance/seedance-2-5',
+      prompt: '@Image1 walks into @Image2',
+      resolution: '720p',
+      duration: 30,
+      aspect_ratio: '16:9',
+      seed: 5,
+      watermark: false,
+      generate_audio: false,
+      image_urls: [await dataUri(RED_PNG, 'image/png'), await dataUri(GREEN_JPG, 'image/jpeg')],
+    });
+  });
+
+  test('2.0 at 4k with sound, a reference image, video and sound file', async ({ expect, onTestFinished }) => {
+    const w = await createWorld();
+    onTestFinished(() => w.close());
+    const out = join(w.dataDir, '4k.mp4');
+
+    const r = await runCli(
+      ['generate', '@Image1 dances to @Audio1 like @Video1', '--model', '2.0', '--resolution', '4k', '--audio', '--duration', '12', '--ref', RED_PNG, '--ref-video', 'https://example.com/moves.mp4', '--ref-audio', 'https://example.com/beat.mp3', '--out', out],
+      w.env({ AIMLAPI_KEY: DEFAULT_AIMLAPI_KEY }),
+    );
+
+    expect(r.code).toBe(0);
+    expect(await readFile(out)).toEqual(await VIDEO);
+    expect(creates(w.emulator)).toHaveLength(1);
+    expect(creates(w.emulator)[0]!.body).toMatchObject({
+      model: 'bytedance/seedance-2-0',
+      resolution: '4k',
+      duration: 12,
+      generate_audio: true,
+      image_urls: [await dataUri(RED_PNG, 'image/png')],
+      video_urls: ['https://example.com/moves.mp4'],
+      audio_urls: ['https://example.com/beat.mp3'],
+    });
+    expect(creates(w.emulator)[0]!.body).not.toHaveProperty('image_url');
+  });
+
   test('--image <http URL>: checked by downloading it, then passed on as the URL', async ({ expect, onTestFinished }) => {
     const w = await createWorld();
     onTestFinished(() => w.close());

@@ -45,7 +45,7 @@ describe('/video', () => {
     expect(vid.content).toContain('seed `4242`');
     expect(vid.content).toContain(`<@${IDS.alice}>`);
     const ids = JSON.stringify(vid.components);
-    for (const action of ['reroll', 'again', 'delete']) expect(ids).toContain(`sd:${action}:`);
+    for (const action of ['reroll', 'again', 'extend', 'delete']) expect(ids).toContain(`sd:${action}:`);
     expect(vid.nonce).toBeDefined();
 
     // Progress went through PATCH /channels/{c}/messages/{m} with the bot token, never the interaction webhook.
@@ -67,7 +67,7 @@ describe('/video', () => {
       [[{ name: 'prompt', type: STRING, value: 'x' }, { name: 'image', type: ATTACHMENT }], [image('doc.pdf', { contentType: 'application/pdf' })], 'must be an image'],
       [[{ name: 'prompt', type: STRING, value: 'x' }, { name: 'image', type: ATTACHMENT }], [image('cat.png', { url: 'https://example.com/cat.png' })], 'must be uploaded to Discord'],
       [[{ name: 'prompt', type: STRING, value: 'x' }, { name: 'last_frame', type: ATTACHMENT }], [image()], 'a last frame needs a first frame'],
-      [[{ name: 'prompt', type: STRING, value: 'x' }, { name: 'duration', type: INTEGER, value: 7 }], undefined, 'duration must be 5 or 10 seconds'],
+      [[{ name: 'prompt', type: STRING, value: 'x' }, { name: 'duration', type: INTEGER, value: 7 }], undefined, 'lite makes 5 or 10 s clips'],
     ];
     for (const [options, attachments, message] of cases) {
       const { response } = await video(options, attachments ? { attachments } : {});

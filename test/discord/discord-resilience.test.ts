@@ -172,13 +172,18 @@ describe('register-commands', () => {
       },
     });
     expect(stdout).toContain(`Registered 4 commands in server ${IDS.guild}: video, Animate, video-admin, video-usage`);
-    const cmds = w.discord.commands.guild.get(IDS.guild) as { name: string; options?: { name: string; choices?: { value: unknown }[] }[] }[];
+    const cmds = w.discord.commands.guild.get(IDS.guild) as { name: string; options?: { name: string; type: number; choices?: { value: unknown }[]; min_value?: number; max_value?: number }[] }[];
     const videoCmd = cmds.find((c) => c.name === 'video')!;
     const opt = (n: string) => videoCmd.options!.find((o) => o.name === n)!;
-    expect(opt('model').choices!.map((c) => c.value)).toEqual(['lite', 'pro']);
-    expect(opt('resolution').choices!.map((c) => c.value)).toEqual(['480p', '720p', '1080p']);
-    expect(opt('duration').choices!.map((c) => c.value)).toEqual([5, 10]);
+    expect(opt('model').choices!.map((c) => c.value)).toEqual(['lite', 'pro', 'pro-fast', '1.5-pro', '2.0', '2.0-fast', '2.0-mini', '2.5', '2.5-dreamina']);
+    expect(opt('resolution').choices!.map((c) => c.value)).toEqual(['480p', '720p', '1080p', '4k']);
+    // A range: each model's own lengths are checked when the command is used.
+    expect(opt('duration')).toMatchObject({ min_value: 4, max_value: 30 });
+    expect(opt('duration').choices).toBeUndefined();
     expect(opt('aspect_ratio').choices!.map((c) => c.value)).toContain('9:21');
+    expect(opt('audio').type).toBe(5);
+    expect(videoCmd.options!.filter((o) => o.type === 11).map((o) => o.name)).toEqual(['image', 'last_frame', 'reference_1', 'reference_2', 'reference_3']);
+    expect(videoCmd.options!.length).toBeLessThanOrEqual(25);
     // Usable from a server install and a user install, in servers, the bot's DM and private channels; admin stays in servers.
     const installs = Object.fromEntries(cmds.map((c) => [c.name, [(c as { integration_types?: number[] }).integration_types, (c as { contexts?: number[] }).contexts]]));
     expect(installs).toEqual({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserFacingError } from '../../src/core/errors.js';
-import { imageFromAttachment, firstImage } from '../../src/surfaces/discord/discord-input.js';
+import { imageFromAttachment, firstImage, messageImages, referenceOptions } from '../../src/surfaces/discord/discord-input.js';
 import { bar, progressText, renderMessage } from '../../src/surfaces/discord/discord-format.js';
 import { buttonId, channelRef, dmRef, hookRef, isHookRef, messageRef, parseButtonId, parseRef } from '../../src/surfaces/discord/discord-refs.js';
 import { reachOf } from '../../src/surfaces/discord/discord-reach.js';
@@ -72,6 +72,37 @@ describe('Discord command installs', () => {
   });
 });
 
+describe('/video options', () => {
+  type Option = { type: number; name: string; required?: boolean; choices?: { value: unknown }[]; min_value?: number; max_value?: number };
+  const optionsOf = (providers: string[]) => (discordCommands(createCatalogue(BUILTIN_MODELS, { providers }), { allowDms: false }).find((c) => c.name === 'video') as unknown as { options: Option[] }).options;
+  const byName = (options: Option[]) => Object.fromEntries(options.map((o) => [o.name, o]));
+
+  it('stays within Discord\'s 25 options with the required one first, and offers every new option', () => {
+    const options = optionsOf(['aimlapi', 'segmind']);
+    expect(options.length).toBeLessThanOrEqual(25);
+    expect(options.every((o) => (o.choices?.length ?? 0) <= 25)).toBe(true);
+    const firstOptional = options.findIndex((o) => !o.required);
+    expect(options.slice(firstOptional).some((o) => o.required)).toBe(false);
+    const o = byName(options);
+    expect(o.prompt!.required).toBe(true);
+    // Lengths up to 30 s: a range, each model's own checked by validation.
+    expect(o.duration).toMatchObject({ type: 4, min_value: 4, max_value: 30 });
+    expect(o.duration!.choices).toBeUndefined();
+    expect(o.resolution!.choices!.map((c) => c.value)).toEqual(['480p', '720p', '1080p', '4k']);
+    expect(o.model!.choices!.map((c) => c.value)).toEqual(expect.arrayContaining(['lite', 'pro', '1.5-pro', '2.0', '2.0-fast', '2.5']));
+    expect(o.audio).toMatchObject({ type: 5 });
+    expect(options.filter((x) => x.name.startsWith('reference_')).map((x) => [x.name, x.type])).toEqual([['reference_1', 11], ['reference_2', 11], ['reference_3', 11]]);
+  });
+
+  it('offers sound and references only where a model takes them', () => {
+    const o = byName(optionsOf(['segmind']));
+    expect(o.audio).toBeUndefined();
+    expect(Object.keys(o).filter((n) => n.startsWith('reference_'))).toEqual([]);
+    expect(o.duration).toMatchObject({ min_value: 5, max_value: 10 });
+    expect(o.resolution!.choices!.map((c) => c.value)).toEqual(['480p', '720p']);
+  });
+});
+
 describe('Discord images', () => {
   it('takes declared facts from Discord CDN attachments without downloading', () => {
     expect(imageFromAttachment(att, 'image', hosts)).toEqual({ kind: 'url', url: att.url, name: 'cat.png', mime: 'image/png', bytes: 1000, width: 800, height: 600 });
@@ -79,6 +110,21 @@ describe('Discord images', () => {
   it('refuses other hosts and non-images', () => {
     expect(() => imageFromAttachment({ ...att, url: 'https://evil.example/cat.png' }, 'image', hosts)).toThrow(new UserFacingError('bad_image', 'the image must be uploaded to Discord (got a link to evil.example)'));
     expect(() => imageFromAttachment({ ...att, contentType: 'video/mp4', name: 'a.mp4' }, 'image', hosts)).toThrow('must be an image');
+  });
+  it('turns one message image into the first frame and several into reference images', () => {
+    const withRefs = { maxReferenceImages: () => 9 };
+    const two = [att, { ...att, url: 'https://cdn.discordapp.com/attachments/1/3/dog.png', name: 'dog.png' }];
+    expect(messageImages([att], withRefs, hosts)).toEqual({ image: expect.objectContaining({ url: att.url }) });
+    expect(messageImages(two, withRefs, hosts)).toEqual({ references: [expect.objectContaining({ name: 'cat.png' }), expect.objectContaining({ name: 'dog.png' })] });
+    // Where no model takes references, the first image is the first frame, as before.
+    expect(messageImages(two, { maxReferenceImages: () => 0 }, hosts)).toEqual({ image: expect.objectContaining({ name: 'cat.png' }) });
+    expect(() => messageImages([att, { ...att, url: 'https://evil.example/x.png' }], withRefs, hosts)).toThrow('the reference image 2 must be uploaded to Discord');
+  });
+  it('reads reference_1… in order and refuses a gap', () => {
+    const given = (names: string[]) => ({ options: { getAttachment: (n: string) => (names.includes(n) ? { ...att, name: `${n}.png` } : null) } });
+    expect(referenceOptions(given([]), hosts)).toEqual({});
+    expect(referenceOptions(given(['reference_1', 'reference_2']), hosts).references!.map((r) => (r as { name?: string }).name)).toEqual(['reference_1.png', 'reference_2.png']);
+    expect(() => referenceOptions(given(['reference_1', 'reference_3']), hosts)).toThrow("reference_3 is set but reference_2 isn't");
   });
   it('finds the first image among attachments, by type or by file name', () => {
     expect(firstImage([{ url: 'https://cdn.discordapp.com/a/b/notes.txt', contentType: 'text/plain' }, att])).toBe(att);

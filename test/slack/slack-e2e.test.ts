@@ -57,7 +57,7 @@ describe('/video', () => {
     const responses = () => w.slack.calls.filter((c) => c.method === 'RESPONSE_URL').length;
     for (const [text, expected] of [
       ['x --turbo', 'unknown option --turbo'],
-      ['x --duration 7', 'duration must be 5 or 10 seconds'],
+      ['x --duration 7', 'lite makes 5 or 10 s clips'],
       ['x --seed abc', 'seed must be'],
       ['', 'Make a video'],
     ] as const) {
@@ -122,7 +122,7 @@ describe('shortcuts and the modal', () => {
     );
     const answer = JSON.parse(res.body) as { response_action: string; errors: Record<string, string> };
     expect(answer.response_action).toBe('errors');
-    expect(answer.errors.ratio).toBe('aspect ratio is decided by the image for image-to-video');
+    expect(answer.errors.ratio).toBe('aspect ratio is decided by the image when you give a first frame');
     expect(creates(w)).toBe(before);
   });
 

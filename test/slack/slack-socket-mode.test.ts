@@ -121,6 +121,6 @@ describe('Slack over Socket Mode', () => {
     expect(sent.ack).toEqual({});
     expect(slack.socket.envelopes.at(-1)!.connection).toBe(2);
     const reply = await slack.waitFor(() => replies() > n && calls('RESPONSE_URL').at(-1));
-    expect(JSON.stringify(reply.args)).toContain('duration must be 5 or 10 seconds');
+    expect(JSON.stringify(reply.args)).toContain('lite makes 5 or 10 s clips');
   });
 });

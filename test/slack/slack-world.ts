@@ -22,16 +22,17 @@ export interface SlackWorld {
   emulator: ProviderEmulator;
   slack: SlackStandin;
   send: SlackSender;
+  dataDir: string;
   output(): string;
   startBot(extraEnv?: Record<string, string>): Promise<void>;
   stopBot(signal?: NodeJS.Signals): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function createSlackWorld(opts: { renderMs?: number } = {}): Promise<SlackWorld> {
+export async function createSlackWorld(opts: { renderMs?: number; videoBytes?: Buffer } = {}): Promise<SlackWorld> {
   // Prompts that say "slow" render for a minute and "crash" for a few seconds, so tests can act on a running job without racing it.
   const renderMs = (prompt: string) => (/\bslow\b/.test(prompt) ? 60_000 : /\bcrash\b/.test(prompt) ? 3000 : (opts.renderMs ?? 400));
-  const emulator = await startProviderEmulator({ renderMs: ({ body }) => renderMs(String(body.prompt)) });
+  const emulator = await startProviderEmulator({ renderMs: ({ body }) => renderMs(String(body.prompt)), ...(opts.videoBytes ? { videoBytes: opts.videoBytes } : {}) });
   const slack = await startSlackStandin();
   const dataDir = mkdtempSync(join(tmpdir(), 'seedance-slack-'));
   const bot = botProcess();
@@ -40,6 +41,7 @@ export async function createSlackWorld(opts: { renderMs?: number } = {}): Promis
   const world: SlackWorld = {
     emulator,
     slack,
+    dataDir,
     get send() {
       if (!send) throw new Error('start the bot first');
       return send;

@@ -43,6 +43,7 @@ const resultButtons = (jobId: string) => [
     components: [
       button('Re-roll', buttonId('reroll', jobId), STYLE.secondary, '🎲'),
       button('Animate again', buttonId('again', jobId), STYLE.secondary, '✏️'),
+      button('Extend', buttonId('extend', jobId), STYLE.secondary, '⏩'),
       button('Delete', buttonId('delete', jobId), STYLE.danger, '🗑️'),
     ],
   },

@@ -18,11 +18,13 @@ import { ADMIN_COMMAND, ANIMATE_COMMAND, USAGE_COMMAND, VIDEO_COMMAND } from '..
 import type { Catalogue } from '../../core/catalogue.js';
 import { UserFacingError, userMessageFor } from '../../core/errors.js';
 import type { JobRecord } from '../../core/job.js';
-import type { GenerationInput, ImageInput } from '../../core/request.js';
+import type { GenerationInput } from '../../core/request.js';
 import { PROMPT_MAX_CHARS } from '../../core/request.js';
+import { parseInlineFlags } from '../common/inline-flags.js';
 import { handleAdmin, handleUsage } from './discord-admin.js';
+import { extendInput, openExtend } from './discord-extend.js';
 import { errorText } from './discord-format.js';
-import { attachmentFacts, firstImage, imageFromAttachment } from './discord-input.js';
+import { attachmentFacts, imageFromAttachment, imagesOf, messageImages, referenceOptions } from './discord-input.js';
 import { interactionReach } from './discord-reach.js';
 import { parseButtonId } from './discord-refs.js';
 import type { StartContext, StartDeps } from './discord-start-job.js';
@@ -49,7 +51,7 @@ function attachmentLimit(i: Interaction): number | undefined {
 export function createInteractionHandler(d: InteractionDeps) {
   const now = d.now ?? Date.now;
   /** Images waiting for their Animate modal to be submitted. */
-  const pendingAnimate = new Map<string, { image: ImageInput; expires: number }>();
+  const pendingAnimate = new Map<string, { images: Pick<GenerationInput, 'image' | 'references'>; expires: number }>();
 
   const tokenTtlMs = d.interactionTokenTtlMs ?? INTERACTION_TOKEN_TTL_MS;
 
@@ -98,24 +100,30 @@ export function createInteractionHandler(d: InteractionDeps) {
       ...(o.getString('aspect_ratio') ? { aspectRatio: o.getString('aspect_ratio')! } : {}),
       ...(o.getInteger('seed') !== null ? { seed: o.getInteger('seed')! } : {}),
       ...(o.getBoolean('fixed_camera') ? { fixedCamera: true } : {}),
+      ...(o.getBoolean('audio') !== null ? { audio: o.getBoolean('audio')! } : {}),
       ...(image ? { image: imageFromAttachment(attachmentFacts(image), 'image', d.cdnHosts) } : {}),
       ...(last ? { lastFrame: imageFromAttachment(attachmentFacts(last), 'last frame', d.cdnHosts) } : {}),
+      ...referenceOptions(i, d.cdnHosts),
     };
     await startJob(d, context(i, input));
   }
 
   async function onAnimateCommand(i: MessageContextMenuCommandInteraction) {
     const target = i.targetMessage;
-    const found = firstImage([...target.attachments.values()].map(attachmentFacts));
-    if (!found) throw new UserFacingError('no_image', 'That message has no image to animate.');
-    const image = imageFromAttachment(found, 'image', d.cdnHosts);
+    const found = imagesOf([...target.attachments.values()].map(attachmentFacts));
+    if (!found.length) throw new UserFacingError('no_image', 'That message has no image to animate.');
+    // One image is the first frame; several are reference images where a model takes them.
+    const images = messageImages(found, d.catalogue, d.cdnHosts);
     for (const [k, v] of pendingAnimate) if (v.expires < now()) pendingAnimate.delete(k);
     const key = randomBytes(9).toString('base64url');
-    pendingAnimate.set(key, { image, expires: now() + ANIMATE_TTL_MS });
-    await i.showModal(promptModal(`sd:animate:${key}`, 'Animate this image', target.content));
+    pendingAnimate.set(key, { images, expires: now() + ANIMATE_TTL_MS });
+    const modal = images.references
+      ? promptModal(`sd:animate:${key}`, 'Animate with these images', target.content, 'e.g. @Image1 walks into @Image2 --2.0 (flags as in a mention)')
+      : promptModal(`sd:animate:${key}`, 'Animate this image', target.content);
+    await i.showModal(modal);
   }
 
-  function promptModal(customId: string, title: string, prefill?: string | null) {
+  function promptModal(customId: string, title: string, prefill?: string | null, placeholder = 'e.g. she turns to the camera and smiles, hair moving in the wind') {
     const value = prefill?.trim().slice(0, PROMPT_MAX_CHARS);
     return {
       custom_id: customId,
@@ -131,7 +139,7 @@ export function createInteractionHandler(d: InteractionDeps) {
               style: 2,
               required: true,
               max_length: PROMPT_MAX_CHARS,
-              placeholder: 'e.g. she turns to the camera and smiles, hair moving in the wind',
+              placeholder,
               ...(value ? { value } : {}),
             },
           ],
@@ -150,9 +158,14 @@ export function createInteractionHandler(d: InteractionDeps) {
       const pending = pendingAnimate.get(key ?? '');
       if (!pending || pending.expires < now()) throw new UserFacingError('expired', 'That form expired. Use Apps > Animate on the image again.');
       pendingAnimate.delete(key!);
-      await startJob(d, context(i, { prompt, image: pending.image }));
+      // Flags as in a mention (`--2.0`, `--ratio 9:16`): this form has no other way to pick a model.
+      const parsed = parseInlineFlags(prompt, d.catalogue.aliases());
+      if (parsed.problems.length) throw new UserFacingError('bad_flags', `${parsed.problems.join('; ')}. Use Apps > Animate on the image again.`);
+      await startJob(d, context(i, { prompt: parsed.prompt, ...parsed.options, ...pending.images }));
     } else if (kind === 'again') {
       await startJob(d, context(i, rerunInput(await jobFor(key!), prompt)));
+    } else if (kind === 'extend') {
+      await startJob(d, context(i, await extendInput(i, d.useCases, key!)));
     }
   }
 
@@ -184,6 +197,9 @@ export function createInteractionHandler(d: InteractionDeps) {
         return;
       case 'reroll':
         await startJob(d, context(i, rerunInput(await jobFor(parsed.jobId))));
+        return;
+      case 'extend':
+        await openExtend(i, d.useCases, parsed.jobId);
         return;
       case 'again': {
         const job = await jobFor(parsed.jobId);

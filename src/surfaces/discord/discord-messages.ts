@@ -18,7 +18,7 @@ import type { JobRecord } from '../../core/job.js';
 import type { GenerationInput } from '../../core/request.js';
 import { parseInlineFlags } from '../common/inline-flags.js';
 import { errorText } from './discord-format.js';
-import { attachmentFacts, firstImage, imageFromAttachment } from './discord-input.js';
+import { attachmentFacts, firstImage, imagesOf, messageImages } from './discord-input.js';
 import type { StartDeps } from './discord-start-job.js';
 import { RESTARTING, discordActor, discordWhere, startJob } from './discord-start-job.js';
 import { jobOfMessage } from './discord-surface.js';
@@ -34,7 +34,8 @@ export interface MessageDeps extends StartDeps {
 
 export const USAGE =
   'Mention me with a prompt to make a video, attach an image to animate it, or reply to one of my videos to make another. ' +
-  'Options: `--pro`, `--lite`, `--ratio 9:16`, `--seed 42`, `--res 1080p`, `--duration 10`, `--fixed`.';
+  'Options: a model such as `--pro` or `--2.0`, `--ratio 9:16`, `--seed 42`, `--res 1080p`, `--duration 10`, `--fixed`, `--no-audio`. ' +
+  'Several images are reference images on models that take them: name them @Image1, @Image2… in the prompt.';
 
 export function createMessageHandler(d: MessageDeps) {
   async function repliedJob(m: Message): Promise<JobRecord | undefined> {
@@ -47,13 +48,14 @@ export function createMessageHandler(d: MessageDeps) {
   async function build(m: Message, text: string, previous: JobRecord | undefined): Promise<GenerationInput | undefined> {
     const parsed = parseInlineFlags(text, d.catalogue.aliases());
     if (parsed.problems.length) throw new UserFacingError('bad_flags', `${parsed.problems.join('; ')}. ${USAGE}`);
-    const attachment = firstImage([...m.attachments.values()].map(attachmentFacts));
-    const image = attachment ? imageFromAttachment(attachment, 'image', d.cdnHosts) : undefined;
-    if (previous && !image) {
+    const found = imagesOf([...m.attachments.values()].map(attachmentFacts));
+    // One image is the first frame; several are reference images (@Image1…) where a model takes them.
+    const images = messageImages(found, d.catalogue, d.cdnHosts);
+    if (previous && !found.length) {
       return { ...d.useCases.again(previous, parsed.prompt || undefined), ...parsed.options };
     }
-    if (!parsed.prompt && !image) return undefined;
-    return { prompt: parsed.prompt, ...parsed.options, ...(image ? { image } : {}) };
+    if (!parsed.prompt && !found.length) return undefined;
+    return { prompt: parsed.prompt, ...parsed.options, ...images };
   }
 
   /** Whether this message asks the bot for a video (see the rules at the top). */

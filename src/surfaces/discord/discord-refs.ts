@@ -64,9 +64,9 @@ export function hookRef(h: HookRef): string {
 }
 
 /** Button ids: `sd:<action>:<job id>`. */
-export type ButtonAction = 'cancel' | 'reroll' | 'again' | 'delete';
+export type ButtonAction = 'cancel' | 'reroll' | 'again' | 'extend' | 'delete';
 export const buttonId = (action: ButtonAction, jobId: string) => `sd:${action}:${jobId}`;
 export function parseButtonId(id: string): { action: ButtonAction; jobId: string } | undefined {
-  const m = /^sd:(cancel|reroll|again|delete):([\w-]+)$/.exec(id);
+  const m = /^sd:(cancel|reroll|again|extend|delete):([\w-]+)$/.exec(id);
   return m ? { action: m[1] as ButtonAction, jobId: m[2]! } : undefined;
 }

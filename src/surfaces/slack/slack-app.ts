@@ -33,6 +33,7 @@ import * as commands from './listeners/commands.js';
 import * as admin from './listeners/admin.js';
 import * as events from './listeners/events.js';
 import * as actions from './listeners/actions.js';
+import * as extend from './listeners/extend.js';
 import * as home from './listeners/home.js';
 
 export { SLACK_USAGE } from './listeners/context.js';
@@ -124,7 +125,12 @@ export function createSlackBot(config: Config, logger: Logger): SlackBot {
         // The same request again (new seed, maybe a new prompt); an image is fetched from Slack again.
         rerun(job, prompt) {
           const imageFile = job.meta.slackFile ? (JSON.parse(job.meta.slackFile) as SlackFile) : undefined;
-          return { input: useCases.again(job, prompt, { dropImages: Boolean(imageFile) }), ...(imageFile ? { imageFile } : {}) };
+          const referenceFiles = job.meta.slackReferenceFiles ? (JSON.parse(job.meta.slackReferenceFiles) as SlackFile[]) : undefined;
+          return {
+            input: useCases.again(job, prompt, { dropImages: Boolean(imageFile || referenceFiles) }),
+            ...(imageFile ? { imageFile } : {}),
+            ...(referenceFiles ? { referenceFiles } : {}),
+          };
         },
         threadOf(job) {
           const ref = parseSlackRef(job.conversation);
@@ -147,6 +153,7 @@ export function createSlackBot(config: Config, logger: Logger): SlackBot {
       admin.register(app, deps);
       events.register(app, deps);
       actions.register(app, deps);
+      extend.register(app, deps);
       home.register(app, deps);
     },
     connection: {

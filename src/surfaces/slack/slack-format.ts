@@ -47,7 +47,7 @@ export function resultActions(jobId: string) {
   return {
     type: 'actions',
     block_id: 'result',
-    elements: [button(':game_die: Re-roll', ACTIONS.reroll, jobId), button(':pencil2: Animate again', ACTIONS.again, jobId), button(':wastebasket: Delete', ACTIONS.delete, jobId, 'danger')],
+    elements: [button(':game_die: Re-roll', ACTIONS.reroll, jobId), button(':pencil2: Animate again', ACTIONS.again, jobId), button(':fast_forward: Extend', ACTIONS.extend, jobId), button(':wastebasket: Delete', ACTIONS.delete, jobId, 'danger')],
   };
 }
 

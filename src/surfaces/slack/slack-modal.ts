@@ -6,13 +6,14 @@
 import type { Catalogue } from '../../core/catalogue.js';
 import { PROMPT_MAX_CHARS } from '../../core/request.js';
 import type { GenerationInput } from '../../core/request.js';
+import { lengthsByModel } from '../common/model-facts.js';
 import type { SlackFile } from './slack-files.js';
 import { CALLBACKS } from './slack-refs.js';
 
 export type ModalMetadata =
   | { kind: 'global' }
   // Ids only: Slack refuses private_metadata over 3,000 characters, and a file object can be longer (the file is looked up on submit).
-  | { kind: 'animate'; channel: string; thread: string; fileId: string }
+  | { kind: 'animate'; channel: string; thread: string; fileId: string; /** Several images: reference images, looked up on submit. */ referenceIds?: string[] }
   | { kind: 'again'; jobId: string };
 
 const plain = (text: string) => ({ type: 'plain_text', text, emoji: true });
@@ -28,6 +29,12 @@ function select(block: string, label: string, values: readonly (string | number)
     element: { type: 'static_select', action_id: 'value', placeholder: plain('Default'), options: values.map((v) => option(String(v), format(v))) },
   };
 }
+
+/** The Sound box's one option. */
+const SOUND_ON = 'on';
+
+/** Up to 10 files (Slack's limit): a first frame, or reference images on models that take them. */
+const maxModalFiles = (cat: Catalogue) => Math.min(10, 1 + cat.maxReferenceImages());
 
 export function videoModal(cat: Catalogue, o: { prompt?: string; withImage: boolean; withConversation: boolean; metadata: ModalMetadata; title?: string }) {
   const blocks: unknown[] = [
@@ -46,22 +53,40 @@ export function videoModal(cat: Catalogue, o: { prompt?: string; withImage: bool
     },
   ];
   if (o.withImage) {
+    const maxFiles = maxModalFiles(cat);
     blocks.push({
       type: 'input',
       block_id: 'image',
       optional: true,
-      label: plain('Image to animate (optional)'),
-      element: { type: 'file_input', action_id: 'value', filetypes: ['jpg', 'jpeg', 'png', 'webp', 'gif', 'bmp', 'tiff'], max_files: 1 },
+      label: plain(maxFiles > 1 ? 'Images (optional)' : 'Image to animate (optional)'),
+      ...(maxFiles > 1 ? { hint: plain('One image is the first frame. Several are reference images: name them @Image1, @Image2… in the prompt.') } : {}),
+      element: { type: 'file_input', action_id: 'value', filetypes: ['jpg', 'jpeg', 'png', 'webp', 'gif', 'bmp', 'tiff'], max_files: maxFiles },
     });
   }
   blocks.push(select('model', 'Model', cat.aliases()));
   blocks.push(select('resolution', 'Resolution', cat.allResolutions()));
-  blocks.push(select('duration', 'Length', cat.allDurations(), (d) => `${d} seconds`));
-  if (cat.allAspectRatios().length && o.metadata.kind !== 'animate') {
+  // A number, not a list: the lengths run from 4 to 30 s, and each model takes its own (the hint says which).
+  const lengths = cat.durationBounds();
+  blocks.push({
+    type: 'input',
+    block_id: 'duration',
+    optional: true,
+    label: plain('Length (seconds)'),
+    hint: plain(lengthsByModel(cat.models)),
+    element: { type: 'number_input', action_id: 'value', is_decimal_allowed: false, min_value: String(lengths.min), max_value: String(lengths.max), placeholder: plain('Default') },
+  });
+  // With one image, the image decides the shape; reference images don't.
+  const shapedByImage = o.metadata.kind === 'animate' && !o.metadata.referenceIds?.length;
+  if (cat.allAspectRatios().length && !shapedByImage) {
     blocks.push(select('ratio', 'Aspect ratio', cat.allAspectRatios(), String, 'Text-to-video only: with an image, the image decides.'));
   }
   blocks.push({ type: 'input', block_id: 'seed', optional: true, label: plain('Seed'), element: { type: 'number_input', action_id: 'value', is_decimal_allowed: false } });
   blocks.push({ type: 'input', block_id: 'flags', optional: true, label: plain('Options'), element: { type: 'checkboxes', action_id: 'value', options: [option('fixed_camera', 'Keep the camera still')] } });
+  if (cat.anyAudio()) {
+    // Checked: sound where the model makes it (models without sound stay silent). Unchecked: silent.
+    const on = option(SOUND_ON, 'Make sound (on models that do)');
+    blocks.push({ type: 'input', block_id: 'sound', optional: true, label: plain('Sound'), element: { type: 'checkboxes', action_id: 'value', options: [on], initial_options: [on] } });
+  }
   if (o.withConversation) {
     blocks.push({
       type: 'input',
@@ -85,8 +110,11 @@ type StateValue = { type?: string; value?: string | null; selected_option?: { va
 export type ViewState = Record<string, Record<string, StateValue>>;
 
 export interface ModalInput {
-  input: Omit<GenerationInput, 'image' | 'lastFrame'>;
+  input: Omit<GenerationInput, 'image' | 'lastFrame' | 'references'>;
+  /** One file: the first frame. */
   imageFile?: SlackFile;
+  /** Several files: reference images. */
+  referenceFiles?: SlackFile[];
   conversation?: string;
 }
 
@@ -96,27 +124,42 @@ export function readModal(values: ViewState): ModalInput {
   const pick = (block: string) => v(block)?.selected_option?.value;
   if (pick('model')) input.model = pick('model');
   if (pick('resolution')) input.resolution = pick('resolution');
-  if (pick('duration')) input.duration = pick('duration');
+  // A number now; a list in forms opened before lengths became a range.
+  const duration = pick('duration') ?? v('duration')?.value;
+  if (duration !== undefined && duration !== null && duration !== '') input.duration = duration;
   if (pick('ratio')) input.aspectRatio = pick('ratio');
   const seed = v('seed')?.value;
   if (seed !== undefined && seed !== null && seed !== '') input.seed = seed;
   if (v('flags')?.selected_options?.some((o) => o.value === 'fixed_camera')) input.fixedCamera = true;
-  const file = v('image')?.files?.[0];
+  // Slack sends an unchecked box as an empty list; a form without the box (no model makes sound) says nothing.
+  const sound = v('sound')?.selected_options;
+  if (sound && !sound.some((o) => o.value === SOUND_ON)) input.audio = false;
+  const files = v('image')?.files ?? [];
   const conversation = v('conversation')?.selected_conversation ?? undefined;
-  return { input, ...(file ? { imageFile: file } : {}), ...(conversation ? { conversation } : {}) };
+  return {
+    input,
+    ...(files.length === 1 ? { imageFile: files[0]! } : {}),
+    ...(files.length > 1 ? { referenceFiles: files } : {}),
+    ...(conversation ? { conversation } : {}),
+  };
 }
 
 /** Every block id the modal can have. */
-export const MODAL_BLOCKS = ['prompt', 'image', 'model', 'resolution', 'duration', 'ratio', 'seed', 'flags', 'conversation'];
+export const MODAL_BLOCKS = ['prompt', 'image', 'model', 'resolution', 'duration', 'ratio', 'seed', 'flags', 'sound', 'conversation'];
 
 /** Which field a validation message belongs to, for inline errors. */
 export function fieldFor(message: string, blocks: readonly string[]): string {
   const rules: [RegExp, string][] = [
+    [/^the prompt names/i, 'prompt'],
     [/aspect ratio/i, 'ratio'],
     [/seed/i, 'seed'],
-    [/resolution|renders at most/i, 'resolution'],
-    [/duration/i, 'duration'],
+    [/resolution|renders at (most|least)/i, 'resolution'],
+    // "lite makes 5 or 10 s clips", "2.5 makes 4 to 30 s clips"
+    [/duration|\bs clips\b/i, 'duration'],
     [/frame|image/i, 'image'],
+    // A form without the files (a message's images): the model is what to change.
+    [/takes no reference images/i, 'model'],
+    [/makes no sound/i, 'sound'],
     [/model|needs an? .* key/i, 'model'],
   ];
   for (const [re, block] of rules) if (re.test(message) && blocks.includes(block)) return block;

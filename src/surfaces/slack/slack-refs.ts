@@ -23,5 +23,5 @@ export const slackRef = (team: string, channel: string, ts?: string) => `${SLACK
 export const slackDmRef = (team: string, user: string) => `${SLACK}:${team}:dm:${user}`;
 
 /** Block Kit ids. */
-export const ACTIONS = { cancel: 'sd_cancel', reroll: 'sd_reroll', again: 'sd_again', delete: 'sd_delete' } as const;
-export const CALLBACKS = { globalShortcut: 'make_video', messageShortcut: 'animate_image', modal: 'video_modal', command: '/video', adminCommand: '/video-admin' } as const;
+export const ACTIONS = { cancel: 'sd_cancel', reroll: 'sd_reroll', again: 'sd_again', extend: 'sd_extend', delete: 'sd_delete' } as const;
+export const CALLBACKS = { globalShortcut: 'make_video', messageShortcut: 'animate_image', modal: 'video_modal', extendModal: 'extend_modal', command: '/video', adminCommand: '/video-admin' } as const;

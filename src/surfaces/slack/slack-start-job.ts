@@ -9,9 +9,9 @@ import type { webApi } from '@slack/bolt';
 import { UserFacingError, userMessageFor } from '../../core/errors.js';
 import type { JobService } from '../../core/job-service.js';
 import type { Logger } from '../../core/logger.js';
-import type { GenerationInput } from '../../core/request.js';
+import type { GenerationInput, ImageInput } from '../../core/request.js';
 import type { SlackFile } from './slack-files.js';
-import { downloadSlackImage } from './slack-files.js';
+import { downloadSlackImage, slackFileFields } from './slack-files.js';
 import { quote } from './slack-format.js';
 import { SLACK, slackRef } from './slack-refs.js';
 import type { Actor, VideoUseCases, Where } from '../../usecases/video-use-cases.js';
@@ -33,7 +33,10 @@ export interface SlackStartDeps {
 
 export interface SlackStart {
   input: Omit<GenerationInput, 'image'> & { image?: GenerationInput['image'] };
+  /** The first frame, downloaded once every check has passed. */
   imageFile?: SlackFile;
+  /** Reference images (`@Image1`…), downloaded the same way. */
+  referenceFiles?: SlackFile[];
   userId: string;
   channel: string;
   /** Post progress in this thread; without it the progress message starts a new thread. */
@@ -73,11 +76,18 @@ export function preflightSlack(d: SlackStartDeps, s: SlackStart) {
 
 /** Validates with what Slack declares about the file, standing in for the download. */
 export function declaredInput(s: SlackStart): GenerationInput {
-  if (!s.imageFile) return s.input;
-  const f = s.imageFile;
+  const declared = (f: SlackFile): ImageInput => ({
+    kind: 'url',
+    url: 'https://files.slack.com/declared',
+    ...(f.mimetype ? { mime: f.mimetype } : {}),
+    ...(f.size ? { bytes: f.size } : {}),
+    ...(f.original_w ? { width: f.original_w } : {}),
+    ...(f.original_h ? { height: f.original_h } : {}),
+  });
   return {
     ...s.input,
-    image: { kind: 'url', url: 'https://files.slack.com/declared', ...(f.mimetype ? { mime: f.mimetype } : {}), ...(f.size ? { bytes: f.size } : {}), ...(f.original_w ? { width: f.original_w } : {}), ...(f.original_h ? { height: f.original_h } : {}) },
+    ...(s.imageFile ? { image: declared(s.imageFile) } : {}),
+    ...(s.referenceFiles?.length ? { references: s.referenceFiles.map(declared) } : {}),
   };
 }
 
@@ -110,12 +120,21 @@ export async function startSlackJob(d: SlackStartDeps, s: SlackStart): Promise<s
       where: slackWhere(team, s.channel),
       input: declaredInput(s),
       conversation: slackRef(team, s.channel, s.thread),
-      meta: { team, ...(s.imageFile ? { slackFile: JSON.stringify(s.imageFile) } : {}) },
-      // The file is downloaded (with the bot token) only once every check has passed.
+      meta: {
+        team,
+        ...(s.imageFile ? { slackFile: JSON.stringify(s.imageFile) } : {}),
+        // Only the fields used: a re-roll downloads them again.
+        ...(s.referenceFiles?.length ? { slackReferenceFiles: JSON.stringify(s.referenceFiles.map((f) => slackFileFields(f as Record<string, unknown>))) } : {}),
+      },
+      // The files are downloaded (with the bot token) only once every check has passed.
       materialize: async (input) => {
-        if (!s.imageFile) return input;
-        const image = await d.imageDownloads(() => downloadSlackImage(s.imageFile!, 'image', { token: d.token, allowedHosts: d.fileHosts, dispatcher: d.dispatcher }));
-        return { ...input, image };
+        const download = (f: SlackFile, what: string) => d.imageDownloads(() => downloadSlackImage(f, what, { token: d.token, allowedHosts: d.fileHosts, dispatcher: d.dispatcher }));
+        const refs = s.referenceFiles ?? [];
+        const [image, references] = await Promise.all([
+          s.imageFile ? download(s.imageFile, 'image') : undefined,
+          Promise.all(refs.map((f, n) => download(f, `reference image ${n + 1}`))),
+        ]);
+        return { ...input, ...(image ? { image } : {}), ...(references.length ? { references } : {}) };
       },
       // Posted only once the job is admitted, so a refusal stays private.
       announce: async (job) => {

@@ -54,8 +54,8 @@ export interface DiscordStandin {
   messageCommand(p: MessageCommandInput): { id: string; token: string; targetId: string };
   /** Clicks a (non-disabled) button that exists on the message. */
   clickButton(p: { messageId: string; customId: string; userId?: string; permissions?: string }): { id: string; token: string };
-  /** Submits a modal the bot showed (type-9 response with that custom_id); mirrors its layout. */
-  submitModal(p: { customId: string; fields: Record<string, string>; userId?: string; channelId?: string; guildId?: string | null; permissions?: string }): { id: string; token: string };
+  /** Submits a modal the bot showed (type-9 response with that custom_id); mirrors its layout (a select's field is its values). */
+  submitModal(p: { customId: string; fields: Record<string, string | string[]>; userId?: string; channelId?: string; guildId?: string | null; permissions?: string }): { id: string; token: string };
   /**
    * Dispatches MESSAGE_CREATE for a user's message and stores it: a reply with `referenceId` (pinging its author unless
    * `replyPing: false`), or a forward of it with `forward: true`.

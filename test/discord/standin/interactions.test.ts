@@ -94,6 +94,27 @@ describe('discord stand-in interactions', () => {
     expect(h.standin.interactionResponses.get(submitted.id)?.type).toBe(4);
   });
 
+  it('submits a string select in a label as its values: the defaults when left out, or the chosen option', async () => {
+    const { id } = h.standin.slashCommand({ name: 'video', options: [{ name: 'prompt', type: 3, value: 'x' }] });
+    const i = await next<ChatInputCommandInteraction>(id);
+    await i.showModal({
+      custom_id: 'extend:1',
+      title: 'Extend',
+      components: [
+        { type: 18, label: 'What next?', component: { type: 4, custom_id: 'prompt', style: 2 } },
+        { type: 18, label: 'From', component: { type: 3, custom_id: 'from', options: [{ label: 'Frame', value: 'frame', default: true }, { label: 'Clip', value: 'clip' }] } },
+      ],
+    });
+    expect(() => h.standin.submitModal({ customId: 'extend:1', fields: { prompt: 'a', from: 'movie' } })).toThrow(/no option 'movie'/);
+    expect(() => h.standin.submitModal({ customId: 'extend:1', fields: { prompt: ['a'] } })).toThrow(/text input/);
+    const byDefault = await next<ModalSubmitInteraction>(h.standin.submitModal({ customId: 'extend:1', fields: { prompt: 'jump' } }).id);
+    expect(byDefault.fields.getTextInputValue('prompt')).toBe('jump');
+    expect(byDefault.fields.getStringSelectValues('from')).toEqual(['frame']);
+    const chosen = await next<ModalSubmitInteraction>(h.standin.submitModal({ customId: 'extend:1', fields: { prompt: 'run', from: 'clip' } }).id);
+    expect(chosen.fields.getStringSelectValues('from')).toEqual(['clip']);
+    await chosen.reply({ content: 'ok' });
+  });
+
   it('clicks a button on a bot message; permissions and update() reach the stand-in', async () => {
     const channel = h.client.channels.cache.get(STANDIN_IDS.general) as TextChannel;
     const row = new ActionRowBuilder<ButtonBuilder>().addComponents(new ButtonBuilder().setCustomId('cancel:42').setLabel('Cancel').setStyle(ButtonStyle.Danger));

@@ -119,13 +119,25 @@ export function clickButton(world: World, p: { messageId: string; customId: stri
   return { id: rec.id, token: rec.token };
 }
 
-/** Mirrors the shown modal's layout (action rows or labels) with the submitted values. */
-function modalComponents(shown: Obj, fields: Record<string, string>): unknown[] {
+/**
+ * Mirrors the shown modal's layout (action rows or labels) with the submitted values: a text input's
+ * `value`, a string select's `values` (its default options when the field is not given).
+ */
+function modalComponents(shown: Obj, fields: Record<string, string | string[]>): unknown[] {
   const known = new Set<string>();
   const input = (c: Obj): Obj => {
     const customId = String(c.custom_id);
     known.add(customId);
-    return { type: c.type ?? 4, custom_id: customId, value: fields[customId] ?? '' };
+    const given = fields[customId];
+    if (c.type === 3) {
+      const options = (Array.isArray(c.options) ? c.options : []).filter(isObj);
+      const values = given === undefined ? options.filter((o) => o.default === true).map((o) => String(o.value)) : [given].flat();
+      const unknownValue = values.find((v) => !options.some((o) => o.value === v));
+      if (unknownValue !== undefined) throw new Error(`Discord stand-in: the select '${customId}' has no option '${unknownValue}'`);
+      return { type: 3, custom_id: customId, values };
+    }
+    if (Array.isArray(given)) throw new Error(`Discord stand-in: '${customId}' is a text input; give it one string`);
+    return { type: c.type ?? 4, custom_id: customId, value: given ?? '' };
   };
   const out = (Array.isArray(shown.components) ? shown.components : []).filter(isObj).map((c) => {
     if (c.type === 18 && isObj(c.component)) return { type: 18, component: input(c.component) };
@@ -137,7 +149,7 @@ function modalComponents(shown: Obj, fields: Record<string, string>): unknown[] 
   return out;
 }
 
-export function submitModal(world: World, p: WhereWho & { customId: string; fields: Record<string, string> }): { id: string; token: string } {
+export function submitModal(world: World, p: WhereWho & { customId: string; fields: Record<string, string | string[]> }): { id: string; token: string } {
   const { state } = world;
   const shown = [...state.interactionResponses.entries()].reverse().find(([, r]) => r.type === 9 && isObj(r.data) && r.data.custom_id === p.customId);
   if (!shown) throw new Error(`Discord stand-in: no modal with custom_id '${p.customId}' was shown (showModal first)`);

@@ -1,6 +1,6 @@
 /**
  * The buttons on a video's message (action ids sd_*): cancel and delete (the
- * requester or a workspace admin only), reroll, and "Animate again" (a modal).
+ * requester or a workspace admin only), reroll, and "Animate again" and Extend (forms).
  */
 import type { App, webApi } from '@slack/bolt';
 import { UserFacingError, userMessageFor } from '../../../core/errors.js';
@@ -9,6 +9,7 @@ import { ACTIONS } from '../slack-refs.js';
 import { tellPrivately } from '../slack-start-job.js';
 import { jobFileKey } from '../slack-surface.js';
 import type { SlackListenerDeps } from './context.js';
+import { openExtendModal } from './extend.js';
 
 export function register(app: App, deps: SlackListenerDeps): void {
   const { useCases, catalogue, kv, log, start, rerun, jobFor, threadOf } = deps;
@@ -38,6 +39,9 @@ export function register(app: App, deps: SlackListenerDeps): void {
         }
         case ACTIONS.reroll:
           await start({ ...rerun(job), userId: user, ...threadOf(job), refuse });
+          return;
+        case ACTIONS.extend:
+          await openExtendModal(client, useCases, b.trigger_id!, job);
           return;
         case ACTIONS.again:
           await client.views.open({

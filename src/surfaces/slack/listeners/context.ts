@@ -14,7 +14,8 @@ import type { Actor, VideoUseCases, Where } from '../../../usecases/video-use-ca
 
 export const SLACK_USAGE =
   'Make a video: `/video a fox running through snow --ratio 9:16 --pro --seed 42 --fixed`, mention me with a prompt (attach an image to animate it), ' +
-  'or use the *Make a video* shortcut. Other options: `--lite`, `--res 1080p`, `--duration 10`.';
+  'or use the *Make a video* shortcut. Other options: `--lite` or `--2.0` (any model), `--res 1080p`, `--duration 10`, `--no-audio`. ' +
+  'Several images are reference images on models that take them: name them @Image1, @Image2… in the prompt.';
 
 export interface SlackListenerDeps {
   service: JobService;
@@ -34,7 +35,7 @@ export interface SlackListenerDeps {
   actor(user: string): Actor;
   where(channel: string): Where;
   /** The same request again (new seed, maybe a new prompt); an image is fetched from Slack again. */
-  rerun(job: JobRecord, prompt?: string): Pick<SlackStart, 'input' | 'imageFile'>;
+  rerun(job: JobRecord, prompt?: string): Pick<SlackStart, 'input' | 'imageFile' | 'referenceFiles'>;
   jobFor(jobId: string): Promise<JobRecord>;
   isAdmin(user: string): Promise<boolean>;
   threadOf(job: JobRecord): { channel: string; thread: string | undefined };

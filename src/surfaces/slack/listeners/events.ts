@@ -7,6 +7,7 @@ import type { App } from '@slack/bolt';
 import { unescape } from '../slack-format.js';
 import { userMessageFor } from '../../../core/errors.js';
 import { parseInlineFlags } from '../../common/inline-flags.js';
+import { splitImages } from '../../common/message-images.js';
 import type { SlackFile } from '../slack-files.js';
 import { isImageFile } from '../slack-files.js';
 import { threadJobKey } from '../slack-surface.js';
@@ -24,15 +25,17 @@ export function register(app: App, { catalogue, kv, start, rerun, jobFor, botUse
     const text = unescape((e.text ?? '').replace(new RegExp(`<@${botUserId()}>`, 'g'), ' '));
     const parsed = parseInlineFlags(text, catalogue.aliases());
     if (parsed.problems.length) return refuse(`${parsed.problems.join('; ')}. ${SLACK_USAGE}`);
-    const imageFile = e.files?.find(isImageFile);
+    const images = e.files?.filter(isImageFile) ?? [];
+    // One image is the first frame; several are reference images (@Image1…) where a model takes them.
+    const { image: imageFile, references: referenceFiles } = splitImages(images, catalogue);
     const previousId = e.thread_ts ? await kv.get<string>(threadJobKey(e.channel, e.thread_ts)) : undefined;
     try {
-      if (!imageFile && previousId) {
+      if (!images.length && previousId) {
         const again = rerun(await jobFor(previousId), parsed.prompt || undefined);
         return void (await start({ ...again, input: { ...again.input, ...parsed.options }, userId: e.user, channel: e.channel, thread, refuse }));
       }
-      if (!parsed.prompt && !imageFile) return refuse(SLACK_USAGE);
-      await start({ input: { prompt: parsed.prompt, ...parsed.options }, ...(imageFile ? { imageFile } : {}), userId: e.user, channel: e.channel, thread, refuse });
+      if (!parsed.prompt && !images.length) return refuse(SLACK_USAGE);
+      await start({ input: { prompt: parsed.prompt, ...parsed.options }, ...(imageFile ? { imageFile } : {}), ...(referenceFiles ? { referenceFiles } : {}), userId: e.user, channel: e.channel, thread, refuse });
     } catch (err) {
       await refuse(userMessageFor(err));
     }

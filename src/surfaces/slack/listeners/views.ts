@@ -21,9 +21,14 @@ export function register(app: App, { client, start, preflight, rerun, jobFor, th
     let s: SlackStart;
     try {
       // A modal opened before the metadata held ids only still carries the whole file.
-      if (meta.kind === 'animate') s = { input: form.input, imageFile: (meta as { file?: SlackFile }).file ?? (await lookUpSlackFile(client, meta.fileId, 'image')), userId: user, channel: meta.channel, thread: meta.thread, refuse: async () => undefined };
+      if (meta.kind === 'animate') {
+        const where = { userId: user, channel: meta.channel, thread: meta.thread, refuse: async () => undefined };
+        // Looked up side by side: the answer to Slack is due within 3 s.
+        if (meta.referenceIds?.length) s = { input: form.input, referenceFiles: await Promise.all(meta.referenceIds.map((id, n) => lookUpSlackFile(client, id, `reference image ${n + 1}`))), ...where };
+        else s = { input: form.input, imageFile: (meta as { file?: SlackFile }).file ?? (await lookUpSlackFile(client, meta.fileId, 'image')), ...where };
+      }
       else if (meta.kind === 'again') s = { ...rerun(await jobFor(meta.jobId), form.input.prompt), userId: user, ...threadOf(await jobFor(meta.jobId)), refuse: async () => undefined };
-      else s = { input: form.input, ...(form.imageFile ? { imageFile: form.imageFile } : {}), userId: user, channel: form.conversation ?? user, refuse: async () => undefined };
+      else s = { input: form.input, ...(form.imageFile ? { imageFile: form.imageFile } : {}), ...(form.referenceFiles ? { referenceFiles: form.referenceFiles } : {}), userId: user, channel: form.conversation ?? user, refuse: async () => undefined };
       await preflight(s);
     } catch (err) {
       // Shown inline, on the field it is about; nothing is submitted.
