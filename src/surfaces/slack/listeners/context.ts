@@ -9,6 +9,7 @@ import type { Catalogue } from '../../../core/catalogue.js';
 import type { JobRecord } from '../../../core/job.js';
 import type { JobService } from '../../../core/job-service.js';
 import type { Logger } from '../../../core/logger.js';
+import { UserFacingError, userMessageFor } from '../../../core/errors.js';
 import type { SlackStart } from '../slack-start-job.js';
 import type { Actor, VideoUseCases, Where } from '../../../usecases/video-use-cases.js';
 
@@ -44,4 +45,23 @@ export interface SlackListenerDeps {
   botUserId(): string;
   /** tellPrivately with the app's client. */
   tellPrivately(p: { channel: string; user: string; text: string; thread?: string }): Promise<void>;
+}
+
+/**
+ * A modal's validation failure as Slack's inline errors (`response_action: 'errors'`): every
+ * problem, on the block `fieldOf` says it is about; several on one block are joined.
+ */
+export function inlineErrors(err: unknown, fieldOf: (message: string) => string): { response_action: 'errors'; errors: Record<string, string> } {
+  const messages = err instanceof UserFacingError && err.details.length ? err.details : [userMessageFor(err)];
+  const errors: Record<string, string> = {};
+  for (const m of messages) {
+    const field = fieldOf(m);
+    errors[field] = errors[field] ? `${errors[field]}; ${m}` : m;
+  }
+  return { response_action: 'errors', errors };
+}
+
+/** Starts a checked modal request; a refusal after the ack reaches the user privately, in the thread if any. */
+export function startChecked(d: Pick<SlackListenerDeps, 'start' | 'tellPrivately'>, s: SlackStart, user: string): Promise<unknown> {
+  return d.start({ ...s, refuse: (text) => d.tellPrivately({ channel: s.channel, user, text: `:warning: ${text}`, ...(s.thread ? { thread: s.thread } : {}) }) });
 }

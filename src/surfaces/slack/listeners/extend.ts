@@ -5,7 +5,6 @@
  * form; the new clip starts in the thread of the original.
  */
 import type { App, webApi } from '@slack/bolt';
-import { UserFacingError, userMessageFor } from '../../../core/errors.js';
 import type { JobRecord } from '../../../core/job.js';
 import { PROMPT_MAX_CHARS } from '../../../core/request.js';
 import type { ExtendFrom, ExtendOffer } from '../../../usecases/extend.js';
@@ -14,6 +13,7 @@ import type { ViewState } from '../slack-modal.js';
 import { CALLBACKS } from '../slack-refs.js';
 import type { SlackStart } from '../slack-start-job.js';
 import type { SlackListenerDeps } from './context.js';
+import { inlineErrors, startChecked } from './context.js';
 
 const plain = (text: string) => ({ type: 'plain_text', text, emoji: true });
 const FRAME = { text: plain('The last frame'), value: 'frame' };
@@ -74,17 +74,10 @@ export function register(app: App, { useCases, jobFor, threadOf, preflight, star
     } catch (err) {
       // Shown inline; nothing is submitted.
       const withChoice = Boolean(values.from) || Boolean(view.blocks?.some((b) => b.block_id === 'from'));
-      const messages = err instanceof UserFacingError && err.details.length ? err.details : [userMessageFor(err)];
-      const errors: Record<string, string> = {};
-      for (const m of messages) {
-        const field = withChoice && /reference video|@video/i.test(m) ? 'from' : 'prompt';
-        errors[field] = errors[field] ? `${errors[field]}; ${m}` : m;
-      }
-      await ack({ response_action: 'errors', errors });
+      await ack(inlineErrors(err, (m) => (withChoice && /reference video|@video/i.test(m) ? 'from' : 'prompt')));
       return;
     }
     await ack();
-    const target = s;
-    await start({ ...target, refuse: (text) => tellPrivately({ channel: target.channel, user, text: `:warning: ${text}`, ...(target.thread ? { thread: target.thread } : {}) }) });
+    await startChecked({ start, tellPrivately }, s, user);
   });
 }

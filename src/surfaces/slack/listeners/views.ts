@@ -3,7 +3,6 @@
  * button): checked before the ack, so problems show inline on their fields.
  */
 import type { App } from '@slack/bolt';
-import { UserFacingError, userMessageFor } from '../../../core/errors.js';
 import type { SlackFile } from '../slack-files.js';
 import { lookUpSlackFile } from '../slack-files.js';
 import type { ModalMetadata, ViewState } from '../slack-modal.js';
@@ -12,6 +11,7 @@ import { CALLBACKS } from '../slack-refs.js';
 import type { SlackStart } from '../slack-start-job.js';
 
 import type { SlackListenerDeps } from './context.js';
+import { inlineErrors, startChecked } from './context.js';
 
 export function register(app: App, { client, start, preflight, rerun, jobFor, threadOf, tellPrivately }: SlackListenerDeps): void {
   app.view(CALLBACKS.modal, async ({ ack, view, body }) => {
@@ -33,17 +33,10 @@ export function register(app: App, { client, start, preflight, rerun, jobFor, th
     } catch (err) {
       // Shown inline, on the field it is about; nothing is submitted.
       const blocks = view.blocks?.length ? view.blocks.map((b) => b.block_id ?? '') : MODAL_BLOCKS;
-      const messages = err instanceof UserFacingError && err.details.length ? err.details : [userMessageFor(err)];
-      const errors: Record<string, string> = {};
-      for (const m of messages) {
-        const field = fieldFor(m, blocks);
-        errors[field] = errors[field] ? `${errors[field]}; ${m}` : m;
-      }
-      await ack({ response_action: 'errors', errors });
+      await ack(inlineErrors(err, (m) => fieldFor(m, blocks)));
       return;
     }
     await ack();
-    const target = s;
-    await start({ ...target, refuse: (text) => tellPrivately({ channel: target.channel, user, text: `:warning: ${text}`, ...(target.thread ? { thread: target.thread } : {}) }) });
+    await startChecked({ start, tellPrivately }, s, user);
   });
 }
