@@ -14,7 +14,7 @@ import { toDataUri } from './image-probe.js';
 import type { JobRecord } from './job.js';
 import type { Logger } from './logger.js';
 import type { PreparedImage } from './request.js';
-import { requestImages } from './request.js';
+import { KEPT_IMAGE, requestImages } from './request.js';
 
 const EXT: Record<string, string> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp', 'image/gif': 'gif', 'image/bmp': 'bmp', 'image/tiff': 'tiff' };
 
@@ -183,7 +183,8 @@ export function createJobFiles(o: {
         videoBytes -= bytes;
       }
       extras.delete(job.id);
-      for (const img of requestImages(job.request)) if (img.file) await remove(join(o.workDir, img.file));
+      // A kept image (a last frame an extended clip starts from) belongs to frames/ and its retention.
+      for (const img of requestImages(job.request)) if (img.file && !KEPT_IMAGE.test(img.file)) await remove(join(o.workDir, img.file));
       // A video a provider handed over as a file (Segmind's synchronous API).
       if (job.result?.video.kind === 'file') await remove(job.result.video.path);
     },

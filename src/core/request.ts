@@ -14,7 +14,16 @@ export const PROMPT_MAX_CHARS = 2000;
 /** An image as a surface hands it over: a URL with what the platform declared about it, or the bytes. */
 export type ImageInput =
   | { kind: 'url'; url: string; mime?: string; bytes?: number; width?: number; height?: number; name?: string }
-  | { kind: 'bytes'; data: Uint8Array; name?: string };
+  | { kind: 'bytes'; data: Uint8Array; name?: string }
+  /**
+   * An image the bot keeps itself past a job's end: a delivered video's last frame
+   * (`frames/<job id>.jpg` under DATA_DIR, see job-files.ts), for Extend and for
+   * re-rolling an extended clip. Only the bot makes these, never a user.
+   */
+  | { kind: 'kept'; file: string; mime: string; bytes: number; width: number; height: number };
+
+/** The path of a kept image, relative to DATA_DIR. */
+export const KEPT_IMAGE = /^frames\/[0-9a-f-]{36}\.jpg$/i;
 
 /** What a user asked for, as loosely as chat options and CLI flags arrive. */
 export interface GenerationInput {
@@ -88,6 +97,7 @@ const imageInputSchema = z.union([
     name: z.string().optional(),
   }),
   z.object({ kind: z.literal('bytes'), data: z.instanceof(Uint8Array), name: z.string().optional() }),
+  z.object({ kind: z.literal('kept'), file: z.string().regex(KEPT_IMAGE), mime: z.string(), bytes: z.number(), width: z.number(), height: z.number() }),
 ]);
 
 const inputSchema = z.object({
@@ -112,6 +122,15 @@ const orList = (xs: readonly (string | number)[]) =>
   xs.length <= 1 ? String(xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} or ${xs[xs.length - 1]}`;
 
 function prepareImage(input: ImageInput, what: string, problems: string[]): PreparedImage | undefined {
+  if (input.kind === 'kept') {
+    const { file, mime, bytes, width, height } = input;
+    const issues = checkImageFacts({ bytes, mime, width, height });
+    if (issues.length) {
+      problems.push(...issues.map((m) => `${what}: ${m}`));
+      return undefined;
+    }
+    return { file, mime, bytes, width, height };
+  }
   if (input.kind === 'bytes') {
     const info = probeImage(input.data);
     if (!info) {
@@ -341,8 +360,9 @@ export function requestImages(req: Pick<GenerationRequest, 'image' | 'lastFrame'
   return [req.image, req.lastFrame, ...(req.references ?? [])].filter((i): i is PreparedImage => i !== undefined);
 }
 
-/** A stored image as an input again (links only: bytes are not kept after their job). */
+/** A stored image as an input again: links and kept images (other bytes are not kept after their job). */
 export function imageInputOf(p: PreparedImage | undefined): ImageInput | undefined {
+  if (p?.file && KEPT_IMAGE.test(p.file) && p.mime && p.bytes && p.width && p.height) return { kind: 'kept', file: p.file, mime: p.mime, bytes: p.bytes, width: p.width, height: p.height };
   return p?.url ? { kind: 'url', url: p.url, ...(p.mime ? { mime: p.mime } : {}), ...(p.bytes ? { bytes: p.bytes } : {}), ...(p.width ? { width: p.width } : {}), ...(p.height ? { height: p.height } : {}) } : undefined;
 }
 
@@ -353,7 +373,7 @@ export function imageInputOf(p: PreparedImage | undefined): ImageInput | undefin
  */
 export function inputFromRequest(req: GenerationRequest, alias: string, opts: { keepSeed?: boolean; prompt?: string } = {}): GenerationInput | undefined {
   // Images sent inline are kept only while their job runs.
-  if (requestImages(req).some((i) => !i.url)) return undefined;
+  if (requestImages(req).some((i) => !imageInputOf(i))) return undefined;
   return {
     prompt: opts.prompt ?? req.prompt,
     model: alias,

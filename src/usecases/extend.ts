@@ -143,7 +143,10 @@ export function createExtend(d: ExtendDeps) {
         return fromClip(job, base, link, frame);
       }
       if (!frame) throw noFrame(job);
-      return { ...base, image: { kind: 'bytes', data: frame, name: `${job.id}-last.jpg` } };
+      // By reference to the kept frame, so the new clip can be re-rolled (and extended) while it is kept.
+      const info = probeImage(frame);
+      if (!info) return { ...base, image: { kind: 'bytes', data: frame, name: `${job.id}-last.jpg` } };
+      return { ...base, image: { kind: 'kept', file: `frames/${job.id}.jpg`, mime: info.mime, bytes: frame.byteLength, width: info.width, height: info.height } };
     },
   };
 }

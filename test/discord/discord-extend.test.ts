@@ -105,6 +105,18 @@ describe('Extend', () => {
     const [r, g, b] = colourOf(sent);
     expect(r).toBeGreaterThan(200);
     expect(g! + b!).toBeLessThan(60);
+
+    // The extended clip can be re-rolled: it starts from the same kept frame (its own copy is gone with its job).
+    const nextJob = /sd:reroll:([\w-]+)/.exec(JSON.stringify(next.components))![1]!;
+    await w.discord.waitFor(() => w.discord.messages.get(reply.messageId!)!.content.includes('✅ Done'), 20_000);
+    const reroll = w.discord.clickButton({ messageId: next.id, customId: `sd:reroll:${nextJob}` });
+    await w.discord.waitFor(() => w.discord.interactionResponses.get(reroll.id));
+    const again = await w.discord.waitFor(() => createBodies().slice(before + 1)[0], 20_000);
+    expect(again).toMatchObject({ model: 'bytedance/seedance-1-0-lite-i2v', prompt: 'the fox jumps', resolution: '480p', duration: 10 });
+    expect(again.image_url).toBe(body.image_url);
+    expect(again.seed).not.toBe(body.seed);
+    // The original's frame is still kept (the extended clip's end did not delete it).
+    expect(existsSync(framePath(v.jobId))).toBe(true);
   });
 
   it('starts one job when the form submission is delivered twice', async () => {

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createCatalogue } from '../../src/core/catalogue.js';
 import type { JobRecord } from '../../src/core/job.js';
 import type { GenerationInput } from '../../src/core/request.js';
-import { createRequestValidator } from '../../src/core/request.js';
+import { createRequestValidator, inputFromRequest } from '../../src/core/request.js';
 import { BUILTIN_MODELS } from '../../src/providers/index.js';
 import type { LastFrames } from '../../src/usecases/extend.js';
 import { createExtend } from '../../src/usecases/extend.js';
@@ -53,18 +53,21 @@ describe('Extend', () => {
     const x = extender({ [job.id]: FRAME });
     expect(await x.extendOffer(job)).toEqual({ frame: true, clip: false });
     const input = await x.extend(job, { prompt: 'the fox jumps' });
-    expect(input).toEqual({ prompt: 'the fox jumps', model: 'pro', resolution: '480p', duration: 10, fixedCamera: true, watermark: true, audio: false, image: { kind: 'bytes', data: FRAME, name: `${job.id}-last.jpg` } });
+    expect(input).toEqual({ prompt: 'the fox jumps', model: 'pro', resolution: '480p', duration: 10, fixedCamera: true, watermark: true, audio: false, image: { kind: 'kept', file: `frames/${job.id}.jpg`, mime: 'image/jpeg', bytes: FRAME.byteLength, width: 400, height: 300 } });
     // Valid as it is: pro image-to-video, the frame as the first frame, a new seed.
     const request = validator.parse(input);
     expect(request).toMatchObject({ modelId: 'aimlapi/seedance-1-0-pro-i2v', prompt: 'the fox jumps', resolution: '480p', duration: 10, fixedCamera: true, watermark: true, image: { mime: 'image/jpeg', width: 400, height: 300 } });
-    expect(request.image!.data).toBe(FRAME);
+    // By reference to the kept frame: nothing is copied, and the new clip can be re-rolled while the frame is kept.
+    expect(request.image).toMatchObject({ file: `frames/${job.id}.jpg` });
+    expect(request.image!.data).toBeUndefined();
+    expect(inputFromRequest(request, 'pro')).toMatchObject({ image: { kind: 'kept', file: `frames/${job.id}.jpg` } });
     expect(request.aspectRatio).toBeUndefined();
   });
 
   it('drops the original first frame and references, and keeps sound off when it was off', async () => {
     const job = delivered({ prompt: 'two cats', model: '2.0', references: [{ kind: 'url', url: 'https://cdn.example/a.png', mime: 'image/png', width: 800, height: 800, bytes: 1000 }], audio: false });
     const input = await extender({ [job.id]: FRAME }).extend(job, { prompt: 'they play', from: 'frame' });
-    expect(input).toMatchObject({ model: '2.0', audio: false, image: { kind: 'bytes' } });
+    expect(input).toMatchObject({ model: '2.0', audio: false, image: { kind: 'kept' } });
     expect(input).not.toHaveProperty('references');
     expect(input).not.toHaveProperty('lastFrame');
     expect(validator.parse(input)).toMatchObject({ modelId: 'aimlapi/seedance-2-0', audio: false });
