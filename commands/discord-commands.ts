@@ -4,6 +4,7 @@
  */
 import type { Catalogue } from '../src/core/catalogue.js';
 import { PROMPT_MAX_CHARS } from '../src/core/request.js';
+import { modelChoiceName } from '../src/surfaces/common/model-facts.js';
 
 export const VIDEO_COMMAND = 'video';
 export const ANIMATE_COMMAND = 'Animate';
@@ -54,7 +55,7 @@ export function discordCommands(cat: Catalogue, opts: { allowDms: boolean }) {
       { type: T.String, name: 'prompt', description: 'What happens in the video', required: true, max_length: PROMPT_MAX_CHARS },
       { type: T.Attachment, name: 'image', description: 'First frame: animates this image (image-to-video)' },
       ...(cat.models.some((m) => m.lastFrame) ? [{ type: T.Attachment, name: 'last_frame', description: 'Last frame (needs a first frame)' }] : []),
-      { type: T.String, name: 'model', description: 'Model family', choices: choices(cat.aliases()) },
+      { type: T.String, name: 'model', description: 'Model (what each makes: resolution, length, sound, references)', choices: choices(cat.aliases(), (a) => modelChoiceName(cat, a)) },
       { type: T.String, name: 'resolution', description: 'Short side of the frame', choices: choices(cat.allResolutions()) },
       // A range, not choices: lengths up to 30 s don't fit Discord's 25 choices; validation names each model's own.
       { type: T.Integer, name: 'duration', description: 'Length in seconds', min_value: durations.min, max_value: durations.max },

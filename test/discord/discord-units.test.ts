@@ -90,6 +90,12 @@ describe('/video options', () => {
     expect(o.duration!.choices).toBeUndefined();
     expect(o.resolution!.choices!.map((c) => c.value)).toEqual(['480p', '720p', '1080p', '4k']);
     expect(o.model!.choices!.map((c) => c.value)).toEqual(expect.arrayContaining(['lite', 'pro', '1.5-pro', '2.0', '2.0-fast', '2.5']));
+    // Each choice says what the model makes, within Discord's 100 characters.
+    const names = Object.fromEntries((o.model!.choices as { name: string; value: string }[]).map((c) => [c.value, c.name]));
+    expect(names['2.5']).toBe('2.5 · up to 720p · 4 to 30 s · sound · references');
+    expect(names['2.0']).toBe('2.0 · up to 4k · 4 to 15 s · sound · references');
+    expect(names['lite']).toBe('lite · up to 1080p · 5 or 10 s');
+    expect(Object.values(names).every((n) => n.length <= 100)).toBe(true);
     expect(o.audio).toMatchObject({ type: 5 });
     expect(options.filter((x) => x.name.startsWith('reference_')).map((x) => [x.name, x.type])).toEqual([['reference_1', 11], ['reference_2', 11], ['reference_3', 11]]);
   });

@@ -6,7 +6,7 @@
 import type { Catalogue } from '../../core/catalogue.js';
 import { PROMPT_MAX_CHARS } from '../../core/request.js';
 import type { GenerationInput } from '../../core/request.js';
-import { lengthsByModel } from '../common/model-facts.js';
+import { lengthsByModel, modelChoiceName } from '../common/model-facts.js';
 import type { SlackFile } from './slack-files.js';
 import { CALLBACKS } from './slack-refs.js';
 
@@ -63,7 +63,7 @@ export function videoModal(cat: Catalogue, o: { prompt?: string; withImage: bool
       element: { type: 'file_input', action_id: 'value', filetypes: ['jpg', 'jpeg', 'png', 'webp', 'gif', 'bmp', 'tiff'], max_files: maxFiles },
     });
   }
-  blocks.push(select('model', 'Model', cat.aliases()));
+  blocks.push(select('model', 'Model', cat.aliases(), (a) => modelChoiceName(cat, String(a))));
   blocks.push(select('resolution', 'Resolution', cat.allResolutions()));
   // A number, not a list: the lengths run from 4 to 30 s, and each model takes its own (the hint says which).
   const lengths = cat.durationBounds();
