@@ -40,6 +40,8 @@ export function createDelivery(d: {
   summary(job: JobRecord): JobSummary;
   /** Refreshes the job's progress message (never waits on the platform). */
   show?(l: Live): void;
+  /** Runs `fn` outside the delivery slot this attempt holds (for a re-encode, which may wait behind others). */
+  aside?<T>(fn: () => Promise<T>): Promise<T>;
 }) {
   const deadlineOf = (job: JobRecord) => (job.completedAt ?? job.updatedAt) + d.config.deliveryDeadlineMs;
 
@@ -164,7 +166,8 @@ export function createDelivery(d: {
           };
           show();
         }
-        const fitted = await d.media.fit(job.id, file.path, fitTo).finally(() => {
+        const fit = () => d.media.fit(job.id, file.path!, fitTo);
+        const fitted = await (d.aside ? d.aside(fit) : fit()).finally(() => {
           l.compressing = false;
           stopShowing();
         });

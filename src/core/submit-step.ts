@@ -26,16 +26,35 @@ export interface SubmitOutcome {
 export function createLimiter(max: number) {
   let active = 0;
   const waiting: (() => void)[] = [];
-  return async function run<T>(fn: () => Promise<T>): Promise<T> {
+  const acquire = async () => {
     if (active >= max) await new Promise<void>((r) => waiting.push(r));
     active++;
+  };
+  const release = () => {
+    active--;
+    waiting.shift()?.();
+  };
+  async function run<T>(fn: () => Promise<T>): Promise<T> {
+    await acquire();
     try {
       return await fn();
     } finally {
-      active--;
-      waiting.shift()?.();
+      release();
     }
-  };
+  }
+  /**
+   * Inside `run`: gives the slot back while `fn` waits on something else (an encode behind other
+   * encodes), then takes one again before going on.
+   */
+  async function aside<T>(fn: () => Promise<T>): Promise<T> {
+    release();
+    try {
+      return await fn();
+    } finally {
+      await acquire();
+    }
+  }
+  return Object.assign(run, { aside });
 }
 
 const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);

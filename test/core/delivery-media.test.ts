@@ -80,6 +80,37 @@ function collectingLogger() {
 }
 
 describe('delivery of a video over the upload limit, with ffmpeg', () => {
+  it("doesn't hold a delivery slot while it waits for the encoder: a small video is delivered meanwhile", async () => {
+    // Real ffmpeg, but the re-encode waits for the test's go-ahead: a long encode, made visible.
+    const real = createFfmpegTools({ ffmpegPath: FFMPEG, maxEncodes: 1 });
+    let go!: () => void;
+    const gate = new Promise<void>((r) => (go = r));
+    let fitsStarted = 0;
+    const tools: VideoTools = {
+      detect: () => real.detect(),
+      probe: (p) => real.probe(p),
+      lastFrame: (i, o) => real.lastFrame(i, o),
+      async fitToSize(i, o, opts) {
+        fitsStarted++;
+        await gate;
+        return real.fitToSize(i, o, opts);
+      },
+    };
+    const h = await harness({ videoFile: clip, videoTools: tools, config: { deliveryConcurrency: 1 } });
+    await h.service.start();
+    // The first goes to a conversation with a small limit (it needs re-encoding), the second fits as it is.
+    const big = await h.service.submit({ input: { prompt: 'over the limit' }, surface: h.surf.surface.kind, conversation: 'test:chan1', requester: { id: 'u1' }, meta: { uploadLimit: String(LIMIT) } });
+    await until(h, () => fitsStarted === 1);
+    const small = await h.service.submit({ input: { prompt: 'fits' }, surface: h.surf.surface.kind, conversation: 'test:chan2', requester: { id: 'u2' } });
+    await until(h, () => h.finished.includes(`${small.job.id}:delivered`));
+    expect(h.finished).toEqual([`${small.job.id}:delivered`]);
+    go();
+    await until(h, () => h.finished.length === 2);
+    expect(h.finished).toEqual([`${small.job.id}:delivered`, `${big.job.id}:delivered`]);
+    expect((await h.store.get(big.job.id))?.result?.deliveredAs).toBe('compressed');
+    await h.service.stop({ graceMs: 10_000 });
+  }, 60_000);
+
   it('uploads a copy under the limit with the same length and sound, links the original, and keeps the last frame', async () => {
     const tools = countingTools();
     const h = await harness({ surface: { limit: LIMIT }, videoFile: clip, videoTools: tools });
