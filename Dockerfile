@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Build stage: compile TypeScript and the sqlite3 native module, then drop dev dependencies.
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
@@ -14,7 +14,7 @@ RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: no compilers, runs as the unprivileged `node` user. ffmpeg re-encodes videos over a
 # chat's upload limit and keeps last frames (FFMPEG_PATH); without it those videos are posted as links.
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     HEALTH_PORT=8080
