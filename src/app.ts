@@ -21,6 +21,7 @@ import type { ChatSurface, VideoProvider } from './core/ports.js';
 import { createRequestValidator } from './core/request.js';
 import { createDispatcher } from './http/http-client.js';
 import type { FfmpegTools } from './media/ffmpeg-tools.js';
+import type { Metrics } from './metrics.js';
 import { createFfmpegTools } from './media/ffmpeg-tools.js';
 import { createVideoFetcher } from './http/video-fetcher.js';
 import { BUILTIN_PROVIDERS } from './providers/index.js';
@@ -96,6 +97,8 @@ export async function createApp(
     env?: Record<string, string | undefined>;
     /** Use ffmpeg (FFMPEG_PATH) to fit over-limit videos and keep last frames: the bot does; the terminal, which has no upload limit, doesn't. */
     media?: boolean;
+    /** Where the core's metrics go (the bot serves them on GET /metrics); none by default. */
+    metrics?: Metrics;
   },
 ): Promise<App> {
   const dispatcher = opts.dispatcher ?? createDispatcher(opts.env ?? process.env);
@@ -123,6 +126,7 @@ export async function createApp(
     clock: opts.clock ?? systemClock,
     logger: opts.logger,
     ...(videoTools ? { videoTools } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics.core } : {}),
     config: {
       maxPerUser: config.MAX_JOBS_PER_USER,
       maxQueuedPerUser: config.MAX_QUEUED_PER_USER,
@@ -139,8 +143,10 @@ export async function createApp(
       workDir,
       unknownStatusGraceMs: 5 * 60_000,
       frameRetentionMs: config.FRAME_RETENTION_DAYS * 86_400_000,
+      jobRetentionMs: config.JOB_RETENTION_DAYS * 86_400_000,
     },
   });
+  opts.metrics?.watch(service);
   return {
     service,
     kv,
@@ -150,6 +156,7 @@ export async function createApp(
       catalogue,
       // Extend starts from the last frames the delivery keeps, which takes ffmpeg.
       ...(videoTools ? { frames: { get: (jobId: string, o?: { waitMs?: number }) => service.lastFrame(jobId, o), retentionDays: config.FRAME_RETENTION_DAYS } } : {}),
+      jobRetentionDays: config.JOB_RETENTION_DAYS,
       now: () => (opts.clock ?? systemClock).now(),
     }),
     imageDownloads: createLimiter(config.MAX_IMAGE_DOWNLOADS),

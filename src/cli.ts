@@ -37,7 +37,7 @@ function oneLine(err: unknown): string {
 async function boot(config: Config, quiet: boolean, out: NodeJS.WritableStream = process.stderr): Promise<{ app: App; surface: ReturnType<typeof createTerminalSurface> }> {
   const surface = createTerminalSurface({ out, quiet });
   // The terminal shows progress; the log only speaks up for real trouble unless LOG_LEVEL says otherwise.
-  const logger = createLogger(process.env.LOG_LEVEL ? config.LOG_LEVEL : 'error', 2, secretValues(config));
+  const logger = createLogger(process.env.LOG_LEVEL ? config.LOG_LEVEL : 'error', 2, secretValues(config), { pretty: config.LOG_PRETTY });
   const app = await createApp(config, { logger, surfaces: [surface] });
   return { app, surface };
 }

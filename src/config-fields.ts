@@ -35,6 +35,52 @@ export const bool = (def: boolean) =>
       .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   );
 
+/** true/false, 1/0 or yes/no; `undefined` when unset, so the caller picks the default (e.g. from the terminal). */
+export const optionalBool = () =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+      .optional()
+      .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1' || v === 'yes')),
+  );
+
+/** `auto`, or a whole number in [min, max]; `auto` when unset. */
+export const autoOrInt = (min: number, max: number) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .toLowerCase()
+      .default('auto')
+      .transform((v, ctx): 'auto' | number => {
+        if (v === 'auto') return 'auto';
+        if (/^\d+$/.test(v) && Number(v) >= min && Number(v) <= max) return Number(v);
+        ctx.addIssue({ code: 'custom', message: `must be auto or a whole number from ${min} to ${max}` });
+        return z.NEVER;
+      }),
+  );
+
+/** A comma-separated list of distinct whole numbers in [min, max]; `undefined` when unset. */
+export const intList = (min: number, max: number) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const items = (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+        if (!items.length) return undefined;
+        const bad = items.filter((s) => !/^\d+$/.test(s) || Number(s) < min || Number(s) > max);
+        const nums = items.map(Number);
+        const twice = [...new Set(nums.filter((n, i) => nums.indexOf(n) !== i))];
+        if (bad.length) ctx.addIssue({ code: 'custom', message: `${bad.join(', ')} ${bad.length === 1 ? 'is' : 'are'} not a whole number from ${min} to ${max}` });
+        else if (twice.length) ctx.addIssue({ code: 'custom', message: `${twice.join(', ')} ${twice.length === 1 ? 'is' : 'are'} listed more than once` });
+        return bad.length || twice.length ? z.NEVER : nums;
+      }),
+  );
+
 /** A comma-separated list (trimmed, empty items dropped), `[]` when unset. */
 export const list = (lower = false) =>
   z.preprocess(

@@ -4,12 +4,14 @@
  * Parsed once at start-up; every problem is reported at once.
  */
 import { z } from 'zod';
-import { bool, emptyToUndefined, int, list, str, url } from './config-fields.js';
+import { autoOrInt, bool, emptyToUndefined, int, intList, list, optionalBool, str, url } from './config-fields.js';
 import { RESOLUTIONS } from './core/catalogue.js';
 import { ConfigError } from './core/errors.js';
 import { BUILTIN_PROVIDERS } from './providers/index.js';
 import type { ProviderRegistry, RegistryConfig } from './providers/registry.js';
 import { configuredProviders, missingProviderMessage, registryConfigShape, registrySecretKeys } from './providers/registry.js';
+
+const MAX_SHARDS = 100_000;
 
 /** Keys that are not any one provider's (a provider's own keys live in its plugin). */
 export const baseConfigSchema = z
@@ -50,6 +52,8 @@ export const baseConfigSchema = z
     MAX_ENCODES: int(1, 1, 64),
     /** Days the last frame of a delivered video is kept (for Extend); 0 keeps none. */
     FRAME_RETENTION_DAYS: int(7, 0, 3650),
+    /** Days a finished job's record is kept (Re-roll, Extend and the buttons need it); at least 1, so today's daily counts never lose a row. */
+    JOB_RETENTION_DAYS: int(30, 1, 36_500),
     POLL_MIN_INTERVAL_MS: int(1000, 100, 60_000),
     POLL_MAX_INTERVAL_MS: int(15_000, 1000, 600_000),
     POLL_CONCURRENCY: int(32, 1, 1000),
@@ -73,6 +77,10 @@ export const baseConfigSchema = z
     DISCORD_PROGRESS_INTERVAL_MS: int(5000, 200, 60_000),
     /** How long an interaction token works (Discord: 15 minutes). Only lower it to test jobs that outlive one. */
     DISCORD_INTERACTION_TOKEN_TTL_S: int(900, 1, 900),
+    /** Gateway shards across every instance: `auto` (Discord's recommendation, asked at each connect) or a number. */
+    DISCORD_SHARD_COUNT: autoOrInt(1, MAX_SHARDS),
+    /** The shard ids this instance runs (each below DISCORD_SHARD_COUNT); unset: all of them. */
+    DISCORD_SHARDS: intList(0, MAX_SHARDS - 1),
 
     SLACK_BOT_TOKEN: str(),
     /** Socket Mode (no public URL needed): an app-level token with connections:write. */
@@ -102,6 +110,8 @@ export const baseConfigSchema = z
     SHUTDOWN_GRACE_S: int(20, 0, 3600),
 
     LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+    /** Readable log lines (pino-pretty) instead of JSON; unset: when the log goes to a terminal. */
+    LOG_PRETTY: optionalBool(),
     HEALTH_PORT: int(8080, 0, 65535),
     HEALTH_HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
   });
@@ -144,12 +154,25 @@ export function loadConfig<R extends ProviderRegistry = typeof BUILTIN_PROVIDERS
   const min = Number(env.POLL_MIN_INTERVAL_MS ?? 1000);
   const max = Number(env.POLL_MAX_INTERVAL_MS ?? 15_000);
   if (min > max) problems.push('POLL_MIN_INTERVAL_MS: must not exceed POLL_MAX_INTERVAL_MS');
+  problems.push(...shardProblems(env));
   if (env.SLACK_BOT_TOKEN?.trim() && !env.SLACK_APP_TOKEN?.trim() && !env.SLACK_SIGNING_SECRET?.trim()) {
     problems.push('SLACK_BOT_TOKEN: also set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)');
   }
   if (env.DISCORD_TOKEN?.trim() && !env.DISCORD_APPLICATION_ID?.trim()) problems.push('DISCORD_APPLICATION_ID: required with DISCORD_TOKEN (Developer Portal > General Information > Application ID)');
   if (problems.length || !parsed.success) throw new ConfigError(problems);
   return parsed.data as ConfigFor<R>;
+}
+
+/** DISCORD_SHARDS against DISCORD_SHARD_COUNT (each is checked on its own by the schema). */
+function shardProblems(env: Record<string, string | undefined>): string[] {
+  const count = baseConfigSchema.shape.DISCORD_SHARD_COUNT.safeParse(env.DISCORD_SHARD_COUNT);
+  const ids = baseConfigSchema.shape.DISCORD_SHARDS.safeParse(env.DISCORD_SHARDS);
+  if (!count.success || !ids.success || !ids.data) return [];
+  // With auto the count is Discord's at each connect: it grows with the servers, and the listed ids would then cover other servers.
+  if (count.data === 'auto') return ['DISCORD_SHARDS: needs a fixed DISCORD_SHARD_COUNT (the same number on every instance), not auto: the recommended count can change between connects'];
+  const n = count.data;
+  const out = ids.data.filter((id) => id >= n);
+  return out.length ? [`DISCORD_SHARDS: ${out.join(', ')} ${out.length === 1 ? 'is' : 'are'} out of range; with DISCORD_SHARD_COUNT=${n} the ids are 0 to ${n - 1}`] : [];
 }
 
 /** Provider names in preference order: LITE_I2V_PROVIDER, then PROVIDER_PREFERENCE (registry order fills in the rest). */

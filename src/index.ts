@@ -2,9 +2,10 @@
  * `npm start`: the bot process.
  *
  * Start-up, in order: the health endpoint (/healthz live at once, /readyz 503
- * until ready); the store; the core (unfinished jobs resumed, leases renewed);
- * then each chat platform on its own, retried with backoff if it fails to
- * connect, while the core and the other platforms keep running.
+ * until ready, /metrics for Prometheus); the store; the core (unfinished jobs
+ * resumed, leases renewed); then each chat platform on its own, retried with
+ * backoff if it fails to connect, while the core and the other platforms keep
+ * running.
  *
  * Shutdown (SIGTERM/SIGINT): /readyz turns 503 and new requests are turned away;
  * submits and uploads under way get up to SHUTDOWN_GRACE_S to finish; job state
@@ -20,6 +21,7 @@ import type { ChatSurface } from './core/ports.js';
 import { loadDotEnv } from './env-file.js';
 import { startHealthServer } from './health.js';
 import { createLogger } from './logging.js';
+import { createMetrics } from './metrics.js';
 import type { KeptConnection, PlatformConnection } from './platform-connection.js';
 import { keepConnected } from './platform-connection.js';
 import { createDiscordBot } from './surfaces/discord/discord-bot.js';
@@ -29,7 +31,7 @@ async function main(): Promise<void> {
   loadDotEnv();
   const config = loadConfig(process.env);
   requireProvider(config);
-  const logger = createLogger(config.LOG_LEVEL, 1, secretValues(config));
+  const logger = createLogger(config.LOG_LEVEL, 1, secretValues(config), { pretty: config.LOG_PRETTY });
   const discord = config.DISCORD_TOKEN ? createDiscordBot(config, logger) : undefined;
   const slack = config.SLACK_BOT_TOKEN ? createSlackBot(config, logger) : undefined;
   const platforms: PlatformConnection[] = [...(discord ? [discord.connection] : []), ...(slack ? [slack.connection] : [])];
@@ -37,6 +39,8 @@ async function main(): Promise<void> {
   let phase: 'opening the store' | 'starting the core' | 'running' | 'shutting down' = 'opening the store';
   // Set once the store is open; the health endpoint and shutdown may run before that.
   const started: { app?: App } = {};
+  // Served on the health port from the start; the job gauges read the service once there is one.
+  const metrics = createMetrics();
   const health = await startHealthServer(
     config.HEALTH_PORT,
     config.HEALTH_HOST,
@@ -46,6 +50,7 @@ async function main(): Promise<void> {
       const down = platforms.filter((p) => !p.connected()).map((p) => p.name);
       return down.length ? { ready: false, reason: `not connected to ${down.join(' and ')}` } : { ready: true };
     },
+    metrics.registry,
   );
 
   let closing = false;
@@ -80,6 +85,7 @@ async function main(): Promise<void> {
     logger,
     surfaces: (kv) => [...(discord ? [discord.surface(kv)] : []), ...(slack ? [slack.surface(kv)] : [])] as ChatSurface[],
     media: true,
+    metrics,
   });
   started.app = app;
   if (!app.videoTools) {

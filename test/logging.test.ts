@@ -13,6 +13,7 @@ import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_LINE_BYTES, maskUrl, scrubText } from '../src/log-safety.js';
 import { createLogger } from '../src/logging.js';
+import { findNeedles, formatFindings, secretNeedles } from './helpers/log-scan.js';
 
 const SLACK_TOKEN = 'xoxb-1111111111-2222222222-abcdefABCDEFabcdefABCDEF';
 const DISCORD_TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.GabcDE.abcdefghijklmnopqrstuvwxyz0123456789AB';
@@ -140,5 +141,61 @@ describe('masking', () => {
     expect(entry.buf).toBe('[5000 bytes]');
     expect(entry.list).toHaveLength(21);
     expect(entry.text.length).toBeLessThan(2100);
+  });
+});
+
+describe('LOG_PRETTY', () => {
+  const INTERACTION_TOKEN = 'aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXRUb2tlbg';
+  const noColor = (l: string) => l.replace(/\x1b\[[0-9;]*m/g, ''); // eslint-disable-line no-control-regex
+
+  async function logSecrets(opts: { pretty?: boolean }, tty = false) {
+    const { lines, stream } = sink();
+    if (tty) Object.assign(stream, { isTTY: true });
+    const log = createLogger('info', stream, [DISCORD_TOKEN, AIML_KEY], opts);
+    log.warn(
+      {
+        jobId: 'j9',
+        detail: `key ${AIML_KEY}, slack ${SLACK_TOKEN}`,
+        url: `https://discord.com/api/v10/interactions/1234567890/${INTERACTION_TOKEN}/callback`,
+        nested: { auth: `Bot ${DISCORD_TOKEN}` },
+      },
+      'callback failed',
+    );
+    await new Promise((r) => setImmediate(r));
+    return lines.map(noColor);
+  }
+
+  it('prints a readable line (level word, message, fields) with every secret still masked', async () => {
+    const lines = await logSecrets({ pretty: true });
+    expect(lines).toHaveLength(1);
+    const line = lines[0]!;
+    expect(() => JSON.parse(line)).toThrow();
+    expect(line).toMatch(/\bWARN\b/);
+    expect(line).toContain('callback failed');
+    expect(line).toContain('j9');
+    expect(line).toContain('/interactions/1234567890/***/callback');
+    const needles = [...secretNeedles('DISCORD_TOKEN', DISCORD_TOKEN), ...secretNeedles('SLACK_TOKEN', SLACK_TOKEN), ...secretNeedles('AIMLAPI_KEY', AIML_KEY), { label: 'interaction token', value: INTERACTION_TOKEN }];
+    const found = findNeedles(lines, needles);
+    expect(found, formatFindings('the pretty log', found)).toEqual([]);
+  });
+
+  it('is JSON, as before, with pretty off, even on a terminal; pretty by default on a terminal only', async () => {
+    const json = await logSecrets({ pretty: false }, true);
+    expect(JSON.parse(json[0]!)).toMatchObject({ level: 40, msg: 'callback failed', jobId: 'j9', url: 'https://discord.com/api/v10/interactions/1234567890/***/callback' });
+    expect(json[0]).not.toContain(AIML_KEY);
+    expect(JSON.parse((await logSecrets({}))[0]!)).toMatchObject({ msg: 'callback failed' });
+    const onTerminal = (await logSecrets({}, true))[0]!;
+    expect(() => JSON.parse(onTerminal)).toThrow();
+    expect(onTerminal).toMatch(/\bWARN\b.*callback failed/);
+  });
+
+  it('prettifies the notice that replaces a line over 16 KB', async () => {
+    const { lines, stream } = sink();
+    const log = createLogger('info', stream, [], { pretty: true });
+    log.info(Object.fromEntries(Array.from({ length: 39 }, (_, i) => [`k${i}`, 'x'.repeat(1900)])), 'a very wide object');
+    await new Promise((r) => setImmediate(r));
+    expect(lines).toHaveLength(1);
+    expect(Buffer.byteLength(lines[0]!)).toBeLessThanOrEqual(MAX_LINE_BYTES);
+    expect(noColor(lines[0]!)).toMatch(/INFO.*a very wide object.*dropped/);
   });
 });

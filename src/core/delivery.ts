@@ -13,6 +13,8 @@
  */
 import { stat } from 'node:fs/promises';
 import type { Clock } from './clock.js';
+import type { CoreMetrics } from './core-metrics.js';
+import { requestStatus } from './core-metrics.js';
 
 /** How long recording a delivery waits for the "done" note to be shown. */
 export const NOTE_WAIT_MS = 2000;
@@ -35,6 +37,8 @@ export function createDelivery(d: {
   fetcher: VideoFetcher;
   files: JobFiles;
   media: DeliveryMedia;
+  /** Counts the video's download from the provider. */
+  metrics?: CoreMetrics;
   config: { maxVideoBytes: number; deliveryDeadlineMs: number };
   surfaceOf(job: JobRecord): ChatSurface | undefined;
   summary(job: JobRecord): JobSummary;
@@ -73,7 +77,11 @@ export function createDelivery(d: {
     if (!d.files.reserveDownload(job.id)) return wait(l, 'disk');
     try {
       await d.files.ensureVideoDir();
-      const got = await d.fetcher.download(video.url, path, { maxBytes: d.config.maxVideoBytes });
+      const got = await d.fetcher.download(video.url, path, { maxBytes: d.config.maxVideoBytes }).catch((err: unknown) => {
+        d.metrics?.providerRequest(job.provider, 'download', requestStatus(err));
+        throw err;
+      });
+      d.metrics?.providerRequest(job.provider, 'download', requestStatus());
       if (!got.ok) return { ...(got.bytes !== undefined ? { bytes: got.bytes } : {}) };
       d.files.videoAdded(job.id, got.bytes);
       return { path, bytes: got.bytes };

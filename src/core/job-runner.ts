@@ -6,19 +6,22 @@
  * the use cases in job-service.ts.
  */
 import type { Catalogue } from './catalogue.js';
+import type { ActiveStatus, CoreMetrics, JobCounts, JobOutcome } from './core-metrics.js';
+import { NO_METRICS, meteredProviders, recordTransition } from './core-metrics.js';
 import { providerLabel } from './errors.js';
 import { nextPollDelayMs } from './eta.js';
 import type { DeliveryMedia } from './delivery-media.js';
 import { createDeliveryMedia } from './delivery-media.js';
 import { currentIdentity } from './instance.js';
 import type { JobRecord } from './job.js';
-import { isFinal } from './job.js';
+import { ACTIVE_STATUSES, isFinal } from './job.js';
 import type { JobFiles } from './job-files.js';
 import { createJobFiles } from './job-files.js';
 import type { Commit } from './job-machine.js';
 import { createJobMachine } from './job-machine.js';
 import { createProgressReporter } from './job-progress.js';
 import { createJobQueue } from './job-queue.js';
+import { DEFAULT_JOB_RETENTION_MS, createJobRetention } from './job-retention.js';
 import type { JobEventNotice, JobServiceConfig, JobServiceDeps } from './job-service.js';
 import { createJobSteps } from './job-steps.js';
 import { summarize } from './job-summary.js';
@@ -41,6 +44,7 @@ export interface JobFetcherDeps {
   files: JobFiles;
   /** Re-encoding to fit and last frames, when there are video tools. */
   media: DeliveryMedia;
+  metrics: CoreMetrics;
   config: JobServiceConfig;
   ctx(job: JobRecord): ProviderCallContext;
   renderElapsed(job: JobRecord): number;
@@ -55,6 +59,7 @@ const FRAME_SWEEP_EVERY_MS = 3_600_000;
 export function createJobRunner(deps: JobServiceDeps) {
   const { store, clock, config } = deps;
   const log = deps.logger;
+  const metrics = deps.metrics ?? NO_METRICS;
   const identity = deps.identity ?? currentIdentity();
   const self = identity.id;
   const surfaces = new Map(deps.surfaces.map((s) => [s.kind, s]));
@@ -84,6 +89,7 @@ export function createJobRunner(deps: JobServiceDeps) {
   const media = createDeliveryMedia({ ...(deps.videoTools ? { tools: deps.videoTools } : {}), files, logger: log, keepFrames: frameRetentionMs > 0 });
   /** When old frames were last swept (they are kept past their job, so the start-up sweep isn't enough). */
   let framesSweptAt = clock.now();
+  const retention = createJobRetention({ store, clock, logger: log, retentionMs: config.jobRetentionMs ?? DEFAULT_JOB_RETENTION_MS, stopped: () => stopped });
   const machine = createJobMachine({ store, clock, logger: log, self, providerLabel: (job) => label(job.provider), storeRetry: STORE_RETRY });
   const ownership = createOwnership({ store, clock, logger: log, identity, leaseMs: config.leaseMs, surfaces: [...surfaces.keys()] });
   const queue = createJobQueue<Live>({ maxInFlight: config.maxInFlight, maxPerUser: config.maxPerUser });
@@ -151,7 +157,10 @@ export function createJobRunner(deps: JobServiceDeps) {
     }
     if (!l.held) queue.track(l);
     const status = l.job.status;
-    if (r.prev !== status) emit({ type: 'status', job: l.job });
+    if (r.prev !== status) {
+      recordTransition(metrics, r.prev, l.job);
+      emit({ type: 'status', job: l.job });
+    }
     if (isFinal(status)) {
       await end(l, r.notice);
       return r;
@@ -182,6 +191,7 @@ export function createJobRunner(deps: JobServiceDeps) {
     const edited = reporter.close(l);
     if (isFinal(job.status)) {
       log.info({ jobId: job.id, status: job.status, code: job.error?.code }, 'job ended');
+      metrics.jobFinished(job.surface, job.request.modelId, job.status as JobOutcome);
       if (notice) {
         const told: Promise<void> = edited
           .then(() => tell(job, { kind: notice.kind, job: summary(job), text: notice.text }))
@@ -231,6 +241,8 @@ export function createJobRunner(deps: JobServiceDeps) {
       framesSweptAt = clock.now();
       void files.sweepFrames().catch((err: unknown) => log.warn({ err }, 'could not clean up old frames'));
     }
+    // At the first heartbeat (start), then hourly: finished jobs past JOB_RETENTION_DAYS.
+    if (sweep) retention.due();
     if (sweep && ++beats % 3 === 0 && ownership.leasesTrustworthy()) await resume();
   }
 
@@ -268,11 +280,12 @@ export function createJobRunner(deps: JobServiceDeps) {
   }
 
   const steps = createJobSteps({
-    providers: deps.providers,
+    providers: meteredProviders(deps.providers, metrics),
     catalogue: deps.catalogue,
     fetcher: deps.fetcher,
     files,
     media,
+    metrics,
     config,
     ctx,
     renderElapsed,
@@ -311,7 +324,15 @@ export function createJobRunner(deps: JobServiceDeps) {
     end,
     tell,
     queueChanged,
+    metrics,
     pump: () => steps.pump(),
+
+    /** This instance's jobs by active status, and the queue's length (cheap: one pass over the live jobs). */
+    counts(): JobCounts {
+      const active = Object.fromEntries(ACTIVE_STATUSES.map((s) => [s, 0])) as JobCounts['active'];
+      for (const l of live.values()) if (l.job.status in active) active[l.job.status as ActiveStatus]++;
+      return { active, queueLength: queue.waiting };
+    },
 
     /**
      * Starts the lease heartbeat and, when `sweep`, cleans up files left by a crash, resumes
@@ -342,7 +363,7 @@ export function createJobRunner(deps: JobServiceDeps) {
     stopped = true;
     scheduler.stop();
     leaseTimer?.();
-    const done = Promise.all([scheduler.idle(), ...steps.underWay(), ...[...live.values()].map((l) => l.progress.sending), ...finishing, ...media.underWay()]);
+    const done = Promise.all([scheduler.idle(), ...steps.underWay(), ...[...live.values()].map((l) => l.progress.sending), ...finishing, ...media.underWay(), retention.underWay()]);
     let cancelTimer: () => void = () => {};
     const grace = new Promise<void>((r) => {
       cancelTimer = clock.setTimer(r, graceMs);

@@ -12,6 +12,7 @@ import { admissionLimits, reachedLimit, refusal } from './admission.js';
 import type { AdmissionConfig } from './admission.js';
 import type { Catalogue } from './catalogue.js';
 import type { Clock } from './clock.js';
+import type { CoreMetrics, JobCounts } from './core-metrics.js';
 import { UserFacingError } from './errors.js';
 import type { PollPolicy } from './eta.js';
 import type { InstanceIdentity } from './instance.js';
@@ -49,6 +50,8 @@ export interface JobServiceConfig extends AdmissionConfig {
   submitConcurrency?: number;
   /** How long the last frame of a delivered video is kept (FRAME_RETENTION_DAYS); 0 keeps none. Default 7 days. */
   frameRetentionMs?: number;
+  /** How long a finished job's record is kept after its last write (JOB_RETENTION_DAYS). Default 30 days. */
+  jobRetentionMs?: number;
 }
 
 export interface JobServiceDeps {
@@ -68,6 +71,8 @@ export interface JobServiceDeps {
    * fit and last frames are kept. Without it, over-limit videos go as links and there are no frames.
    */
   videoTools?: VideoTools;
+  /** Where the core records jobs, provider requests and deliveries; records nothing by default. */
+  metrics?: CoreMetrics;
 }
 
 /** Posts the first message of a job; returns its reference (and the conversation, if the surface chose one). */
@@ -196,6 +201,7 @@ export function createJobService(deps: JobServiceDeps) {
       const l = track(admitted.job);
       l.held = true;
       log.info({ jobId: id, model: spec.id, surface: s.surface }, 'job admitted');
+      r.metrics.jobStarted(s.surface, spec.id);
 
       // The first message: where the job will wait (behind others) or that it is being sent.
       const mustWait = queue.inFlight >= config.maxInFlight || queue.waiting > 0;
@@ -265,6 +271,8 @@ export function createJobService(deps: JobServiceDeps) {
     /** One person's most recent jobs on a surface, newest first. */
     recent: (surface: string, requesterId: string, limit = 5): Promise<JobRecord[]> => store.recent({ surface, requesterId, limit }),
     activeCount: () => live.size,
+    /** This instance's jobs by active status and the queue's length, for gauges read when scraped. */
+    jobCounts: (): JobCounts => r.counts(),
     queuePosition: (id: string) => queue.position(id),
 
     /**

@@ -44,7 +44,7 @@ export function createJobSteps(c: StepContext) {
   const deliveries = createLimiter(config.deliveryConcurrency ?? 16);
   const submitStep = createSubmitStep({ providers: c.providers, catalogue: c.catalogue, files: c.files, providerLabel: label, now: () => clock.now(), ctx: c.ctx, inlineLimit: config.inlineSubmits ?? 4 });
   const poller = createPoller({ clock, logger: log, config, providers: c.providers, ctx: c.ctx, renderElapsed: c.renderElapsed, pausedUntil: c.pausedUntil });
-  const delivery = createDelivery({ clock, logger: log, fetcher: c.fetcher, files: c.files, media: c.media, config, surfaceOf: c.surfaceOf, summary: c.summary, show: (l) => reporter.show(l, true), aside: deliveries.aside });
+  const delivery = createDelivery({ clock, logger: log, fetcher: c.fetcher, files: c.files, media: c.media, metrics: c.metrics, config, surfaceOf: c.surfaceOf, summary: c.summary, show: (l) => reporter.show(l, true), aside: deliveries.aside });
 
   async function pump(): Promise<void> {
     if (c.stopped()) return;

@@ -6,7 +6,7 @@
  * - `write` is a compare-and-set on the record's version;
  * - `claimOrphans` takes over jobs whose owner's lease has lapsed, in one step,
  *   so an unreadable lease can never count as "owner gone".
- * Implemented over SQLite in `src/store/`.
+ * Implemented over SQLite and over Redis (one Lua script per atomic step) in `src/store/`.
  */
 import type { RenderStats } from './eta.js';
 import type { JobRecord } from './job.js';
@@ -72,6 +72,13 @@ export interface JobStore {
   recent(q: { surface: string; requesterId: string; limit: number }): Promise<JobRecord[]>;
   /** Ids of unfinished jobs of a surface (any owner). */
   activeIds(surface: string): Promise<string[]>;
+  /**
+   * Deletes up to `limit` finished jobs last written before `before` (oldest first), with
+   * everything stored for them alone; unfinished jobs are never touched, however old. Returns
+   * how many went: fewer than `limit` means none are left. Callers loop in batches, so a large
+   * purge never holds the store for long.
+   */
+  purgeFinished(q: { before: number; limit: number }): Promise<number>;
   putLease(lease: InstanceLease): Promise<void>;
   /** Fresh leases of instances on `host`, for the same-host crash shortcut. */
   leasesOnHost(host: string, now: number): Promise<InstanceLease[]>;

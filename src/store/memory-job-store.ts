@@ -82,6 +82,11 @@ export function createMemoryJobStore(): JobStore {
     async activeIds(surface) {
       return [...jobs.values()].filter((j) => j.surface === surface && !isFinal(j.status)).sort((a, b) => a.createdAt - b.createdAt).map((j) => j.id);
     },
+    async purgeFinished(q) {
+      const old = [...jobs.values()].filter((j) => isFinal(j.status) && j.updatedAt < q.before).sort((a, b) => a.updatedAt - b.updatedAt).slice(0, Math.max(0, q.limit));
+      for (const j of old) jobs.delete(j.id);
+      return old.length;
+    },
     async putLease(l) {
       const prev = leases.get(l.instance);
       leases.set(l.instance, prev ? { ...prev, expiresAt: l.expiresAt } : { ...l });

@@ -102,6 +102,8 @@ const SCHEMA = [
   "CREATE INDEX IF NOT EXISTS sd_jobs_queued ON sd_jobs(created_at) WHERE status = 'queued'",
   'CREATE INDEX IF NOT EXISTS sd_jobs_active ON sd_jobs(surface, owner) WHERE active = 1',
   'CREATE INDEX IF NOT EXISTS sd_jobs_user_recent ON sd_jobs(user_key, created_at)',
+  // Finished jobs by age, for the retention purge (JOB_RETENTION_DAYS).
+  'CREATE INDEX IF NOT EXISTS sd_jobs_finished ON sd_jobs(updated_at) WHERE active = 0',
   // The queue length, kept by triggers in the same statement as each change, so admission
   // reads one row instead of counting the queue.
   'CREATE TABLE IF NOT EXISTS sd_counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL)',
@@ -342,6 +344,17 @@ export async function createSqliteJobStore(sql: SqlRunner): Promise<JobStore> {
     async activeIds(surface) {
       const rows = await query('SELECT id FROM sd_jobs WHERE active = 1 AND surface = ? ORDER BY created_at', surface);
       return rows.map((r) => String(r.id));
+    },
+
+    async purgeFinished(q) {
+      // Only the job's own row: no other table holds rows of a finished job (the queue count's
+      // trigger fires for queued rows only; leases, stats and event keys aren't per job).
+      const rows = await query(
+        `DELETE FROM sd_jobs WHERE id IN (SELECT id FROM sd_jobs WHERE active = 0 AND updated_at < ? ORDER BY updated_at LIMIT ?) AND active = 0
+         RETURNING id`,
+        q.before, Math.max(0, q.limit),
+      );
+      return rows.length;
     },
 
     async claimEvent(key, now, expiresAt) {

@@ -102,6 +102,8 @@ export interface UseCaseDeps {
   catalogue: Catalogue;
   /** Delivered videos' last frames, for Extend; absent without ffmpeg. */
   frames?: LastFrames;
+  /** How long finished jobs are kept (JOB_RETENTION_DAYS), for the answer about an expired one. */
+  jobRetentionDays?: number;
   now?: () => number;
 }
 
@@ -151,7 +153,9 @@ export function createVideoUseCases(d: UseCaseDeps) {
 
   async function jobFor(jobId: string): Promise<JobRecord> {
     const job = await d.service.get(jobId);
-    if (!job) throw new UserFacingError('not_found', 'That video is no longer known to the bot.');
+    // Finished jobs expire after JOB_RETENTION_DAYS: the buttons and replies of an older video land here.
+    const kept = d.jobRetentionDays ? ` (it keeps them for ${d.jobRetentionDays} day${d.jobRetentionDays === 1 ? '' : 's'})` : '';
+    if (!job) throw new UserFacingError('not_found', `The bot no longer has this video's details${kept}, so it can't re-roll, extend, cancel or delete it. Start a new video instead.`);
     return job;
   }
 

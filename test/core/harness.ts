@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, vi } from 'vitest';
 import { createCatalogue } from '../../src/core/catalogue.js';
+import type { CoreMetrics } from '../../src/core/core-metrics.js';
 import { BUILTIN_MODELS } from '../../src/providers/index.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { DownloadError } from '../../src/core/errors.js';
@@ -200,6 +201,8 @@ export async function harness(
     videoTools?: VideoTools;
     identity?: InstanceIdentity;
     logger?: Logger;
+    /** Where the core records its metrics (none by default). */
+    metrics?: CoreMetrics;
   } = {},
 ) {
   const clock = opts.clock ?? new ManualClock();
@@ -224,6 +227,7 @@ export async function harness(
     config,
     identity: opts.identity ?? { id: `test-${Math.random().toString(36).slice(2, 10)}`, pid: process.pid },
     ...(opts.videoTools ? { videoTools: opts.videoTools } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   });
   const finished: string[] = [];
   service.onEvent((e) => {

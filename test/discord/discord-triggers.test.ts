@@ -10,7 +10,9 @@
  * job goes to the same place, and once its video is out exactly one create has happened since and no bot message
  * answers the message under test.
  */
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openSqlite } from '../../src/store/sqlite-connection.js';
 import { IDS, STRING, botMessages, createWorld, creates, image, videoFor } from './bot-world.js';
 import type { World } from './bot-world.js';
 import type { StandinMessage, UserMessageInput } from './standin/discord-standin.js';
@@ -171,6 +173,26 @@ describe('messages that do nothing', () => {
     const photo = w.discord.userMessage({ content: 'sunset from my window', userId: IDS.bob, attachments: [image('sunset.png')] });
     const noop = await expectIgnored(() => w.discord.userMessage({ ...DM, forward: true, referenceId: photo.id }), DM);
     expect(w.discord.messages.get(noop.id)!.messageSnapshots![0]!.attachments[0]!.filename).toBe('sunset.png');
+  });
+});
+
+describe('a video whose record has expired (JOB_RETENTION_DAYS)', () => {
+  it('a reply to it and its Re-roll button say the bot no longer has its details, and start nothing', async () => {
+    const { vid } = await video('soon forgotten: a sandcastle');
+    const jobId = /sd:reroll:([\w-]+)/.exec(JSON.stringify(vid.components))![1]!;
+    // What the retention purge does to a finished job, done here at once.
+    const db = await openSqlite(join(w.dataDir, 'seedance.sqlite'), { busyTimeoutMs: 5000 });
+    expect(await db.query('DELETE FROM sd_jobs WHERE id = ? AND active = 0 RETURNING id', jobId)).toHaveLength(1);
+    await db.close();
+    const before = creates(w);
+    const gone = "The bot no longer has this video's details (it keeps them for 30 days)";
+
+    const msg = w.discord.userMessage({ content: 'make it stormy', mentionBot: true, referenceId: vid.id });
+    expect((await w.discord.waitFor(() => answersTo(msg.id)[0])).content).toContain(gone);
+    const click = w.discord.clickButton({ messageId: vid.id, customId: `sd:reroll:${jobId}` });
+    const reply = await w.discord.waitFor(() => w.discord.interactionResponses.get(click.id));
+    expect(String((reply.data as { content?: string }).content)).toContain(gone);
+    expect(creates(w)).toBe(before);
   });
 });
 

@@ -38,21 +38,26 @@ export const USAGE =
   'Several images are reference images on models that take them: name them @Image1, @Image2… in the prompt.';
 
 export function createMessageHandler(d: MessageDeps) {
-  async function repliedJob(m: Message): Promise<JobRecord | undefined> {
+  /** The video this message replies to: its job id, and its record unless that has expired (JOB_RETENTION_DAYS). */
+  async function repliedJob(m: Message): Promise<{ jobId: string; job?: JobRecord } | undefined> {
     const ref = m.reference?.messageId;
     if (!ref) return undefined;
-    const id = await jobOfMessage(d.kv, ref);
-    return id ? d.service.get(id) : undefined;
+    const jobId = await jobOfMessage(d.kv, ref);
+    if (!jobId) return undefined;
+    const job = await d.service.get(jobId);
+    return job ? { jobId, job } : { jobId };
   }
 
-  async function build(m: Message, text: string, previous: JobRecord | undefined): Promise<GenerationInput | undefined> {
+  async function build(m: Message, text: string, previous: { jobId: string; job?: JobRecord } | undefined): Promise<GenerationInput | undefined> {
     const parsed = parseInlineFlags(text, d.catalogue.aliases());
     if (parsed.problems.length) throw new UserFacingError('bad_flags', `${parsed.problems.join('; ')}. ${USAGE}`);
     const found = imagesOf([...m.attachments.values()].map(attachmentFacts));
     // One image is the first frame; several are reference images (@Image1…) where a model takes them.
     const images = messageImages(found, d.catalogue, d.cdnHosts);
     if (previous && !found.length) {
-      return { ...d.useCases.again(previous, parsed.prompt || undefined), ...parsed.options };
+      // An expired record is answered as the buttons answer it ("no longer has this video's details").
+      const job = previous.job ?? (await d.useCases.jobFor(previous.jobId));
+      return { ...d.useCases.again(job, parsed.prompt || undefined), ...parsed.options };
     }
     if (!parsed.prompt && !found.length) return undefined;
     return { prompt: parsed.prompt, ...parsed.options, ...images };
