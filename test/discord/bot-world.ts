@@ -10,6 +10,7 @@ import { DEFAULT_AIMLAPI_KEY, startProviderEmulator } from '../emulator/provider
 import { logProblems } from '../helpers/log-scan.js';
 import { baseBotEnv, botProcess } from '../helpers/bot-process.js';
 import type { ProviderEmulator } from '../emulator/provider-emulator.js';
+import type { BotProcess } from '../helpers/bot-process.js';
 import { startDiscordStandin, STANDIN_IDS } from './standin/discord-standin.js';
 import type { DiscordStandin, GuildSeed, StandinMessage, StandinOptions } from './standin/discord-standin.js';
 
@@ -28,8 +29,13 @@ export interface World {
   output(): string;
   startBot(extraEnv?: Record<string, string>): Promise<void>;
   stopBot(signal?: NodeJS.Signals): Promise<void>;
+  /** One more bot process (another instance) on the same stand-ins and data directory; close() ends and checks it too. */
+  anotherBot(): WorldBot;
   close(): Promise<void>;
 }
+
+/** A bot process started with the world's environment plus `extraEnv`. */
+export type WorldBot = Omit<BotProcess, 'start'> & { start(extraEnv?: Record<string, string>): Promise<void> };
 
 /** A third text channel, for tests that need one more. */
 export const ART_CHANNEL = '810000000000000003';
@@ -66,6 +72,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'seedance-discord-'));
   const bot = botProcess();
+  const others: BotProcess[] = [];
   const env = (extra: Record<string, string>) => ({
     ...baseBotEnv(emulator, dataDir),
     DISCORD_TOKEN: discord.token,
@@ -83,14 +90,21 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     output: bot.output,
     startBot: (extraEnv = {}) => bot.start(env(extraEnv)),
     stopBot: bot.stop,
+    anotherBot() {
+      const other = botProcess();
+      others.push(other);
+      return { ...other, start: (extraEnv = {}) => other.start(env(extraEnv)) };
+    },
     async close() {
-      await bot.stop('SIGKILL');
+      await Promise.all([bot, ...others].map((b) => b.stop('SIGKILL')));
       await discord.close();
       await emulator.close();
       rmSync(dataDir, { recursive: true, force: true });
       // Every Discord end-to-end suite also checks that its bot never logged a secret or an oversized line.
-      const problem = logProblems(bot.output(), { 'Discord bot token': discord.token, 'AIML API key': DEFAULT_AIMLAPI_KEY });
-      if (problem) throw new Error(problem);
+      for (const b of [bot, ...others]) {
+        const problem = logProblems(b.output(), { 'Discord bot token': discord.token, 'AIML API key': DEFAULT_AIMLAPI_KEY });
+        if (problem) throw new Error(problem);
+      }
     },
   };
   return world;

@@ -63,8 +63,8 @@ export interface DiscordSurfaceOptions {
   kv: Keyv;
   progressIntervalMs: number;
   allowDms: boolean;
-  /** Premium tier of a guild the client knows, for the upload limit. */
-  guildTier(guildId: string): number | undefined;
+  /** Premium tier of a guild, for the upload limit (see discord-guild-tier.ts); undefined: the smallest limit. */
+  guildTier(guildId: string): number | undefined | Promise<number | undefined>;
   /** How long interaction tokens last (DISCORD_INTERACTION_TOKEN_TTL_S); sets how early uploads stop using one. */
   interactionTokenTtlMs?: number;
   now?: () => number;
@@ -193,7 +193,7 @@ export function createDiscordSurface(o: DiscordSurfaceOptions): ChatSurface {
     async maxUploadBytes(_conversation, meta) {
       const declared = Number(meta.uploadLimit);
       if (Number.isFinite(declared) && declared > 0) return declared;
-      const tier = meta.guildId ? o.guildTier(meta.guildId) : undefined;
+      const tier = meta.guildId ? await o.guildTier(meta.guildId) : undefined;
       return TIER_LIMITS[tier ?? 0] ?? TIER_LIMITS[0]!;
     },
     async upload(conversation, file, message, { idempotencyKey }) {

@@ -2,7 +2,8 @@
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FaultStore } from './faults.js';
-import { Gateway } from './gateway.js';
+import { Gateway, shardOf } from './gateway.js';
+import type { Shard } from './gateway.js';
 import { redeliverInteraction } from './interaction-base.js';
 import { clickButton, messageCommand, slashCommand, submitModal } from './interactions.js';
 import type { World } from './message-ops.js';
@@ -26,8 +27,11 @@ import type {
 import { deleteChannel, deleteMessage, redeliverMessage, userMessage } from './user-events.js';
 
 export type * from './types.js';
+export type { Shard } from './gateway.js';
 /** Ids of the seeded users, guild, channels, application and bot. */
 export const STANDIN_IDS = IDS;
+/** The shard a server's events go to: `(guild_id >> 22) % count` (no server, as for DMs: 0). */
+export const shardOfGuild = shardOf;
 
 /** The running stand-in: REST under `${url}/api/v10`, gateway at ws://…/gateway, plus test controls. */
 export interface DiscordStandin {
@@ -46,6 +50,10 @@ export interface DiscordStandin {
   readonly gatewayConnected: boolean;
   /** Gateway ops the bot sent ({op, d, at}; tokens redacted). */
   gatewayReceived: { op: number; d: unknown; at: number }[];
+  /** Each gateway session's `[shard_id, num_shards]` (from IDENTIFY; [0, 1] without) and whether its socket is open. */
+  readonly gatewayShards: { shard: Shard; connected: boolean }[];
+  /** Changes the `shards` GET /gateway/bot recommends (for the next logins). */
+  setRecommendedShards(count: number): void;
   /** Resolves when a bot has IDENTIFYed and received READY + GUILD_CREATE. Default timeout 5000 ms. */
   waitForReady(timeoutMs?: number): Promise<void>;
   /** Dispatches a chat-input INTERACTION_CREATE. */
@@ -96,6 +104,11 @@ export interface DiscordStandin {
   readonly readyWithheld: number;
   /** Count of IDENTIFYs answered with READY. */
   readonly readyCount: number;
+  /**
+   * Closes the gateway sockets of shard `shard`'s sessions (every session's when undefined) with `code`; 4004 and
+   * 4010-4014 also end the session (discord.js then gives that shard up). Returns how many sockets were closed.
+   */
+  closeGateway(code: number, shard?: number): number;
   /** Sends op 7 RECONNECT; discord.js then RESUMEs and gets missed events replayed. */
   requestReconnect(): void;
   /** Polls fn every 20 ms until it returns something other than undefined/null/false. Default timeout 10000 ms. */
@@ -131,6 +144,7 @@ export async function startDiscordStandin(opts: StandinOptions = {}): Promise<Di
   const gateway = new Gateway(state, {
     heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41_250,
     privilegedIntentsEnabled: opts.privilegedIntentsEnabled ?? true,
+    maxGuildsPerShard: opts.maxGuildsPerShard ?? 2500,
     url: () => `${baseUrl.replace(/^http/, 'ws')}/gateway`,
   });
   const faults = new FaultStore();
@@ -160,6 +174,13 @@ export async function startDiscordStandin(opts: StandinOptions = {}): Promise<Di
     get gatewayConnected() {
       return gateway.connected;
     },
+    get gatewayShards() {
+      return gateway.shards;
+    },
+    setRecommendedShards: (count) => {
+      if (!Number.isInteger(count) || count < 1) throw new TypeError('setRecommendedShards: count must be a whole number >= 1');
+      state.recommendedShards = count;
+    },
     waitForReady: (timeoutMs = 5000) => gateway.waitForReady(timeoutMs),
     slashCommand: (p) => slashCommand(world, p),
     messageCommand: (p) => messageCommand(world, p),
@@ -188,6 +209,7 @@ export async function startDiscordStandin(opts: StandinOptions = {}): Promise<Di
       return gateway.readyCount;
     },
     requestReconnect: () => gateway.requestReconnect(),
+    closeGateway: (code, shard) => gateway.closeSessions(code, shard),
     waitFor: (fn, timeoutMs = 10_000) => waitFor(state, fn, timeoutMs),
     async close() {
       if (closed) return;

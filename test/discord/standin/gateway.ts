@@ -1,4 +1,4 @@
-// Gateway v10 over `ws`: HELLO, heartbeats, IDENTIFY -> READY + GUILD_CREATE, RESUME with replay, dispatches.
+// Gateway v10 over `ws`: HELLO, heartbeats, IDENTIFY -> READY + GUILD_CREATE, RESUME with replay, dispatches routed by shard.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
@@ -16,6 +16,8 @@ export const INTENT = {
 } as const;
 const PRIVILEGED = INTENT.guildMembers | INTENT.guildPresences | INTENT.messageContent;
 const LOG_LIMIT = 1000;
+/** Close codes after which a session can't be resumed (nor, by discord.js, the shard reconnected). */
+const FINAL_CLOSE_CODES = new Set([4004, 4010, 4011, 4012, 4013, 4014]);
 
 interface Frame {
   op: number;
@@ -28,6 +30,8 @@ interface Session {
   id: string;
   seq: number;
   intents: number;
+  /** [id, count] from IDENTIFY; [0, 1] (every event) when it sent none. */
+  shard: Shard;
   log: Frame[];
   ws?: WebSocket;
 }
@@ -35,10 +39,36 @@ interface Session {
 /** Builds an event's `d` for one session (by its intents), or undefined to skip that session. */
 export type EventBuilder = (intents: number) => unknown;
 
+/** A session's `[shard_id, num_shards]`. */
+export type Shard = [number, number];
+
+/** The shard a server's events go to, like Discord: `(guild_id >> 22) % count`. Events without a server go to shard 0. */
+export function shardOf(guildId: string | undefined, count: number): number {
+  return guildId === undefined ? 0 : Number((BigInt(guildId) >> 22n) % BigInt(count));
+}
+
+/** The server an event belongs to: `id` for the GUILD_CREATE/UPDATE/DELETE family, else `guild_id`. */
+function guildOfEvent(t: string, d: unknown): string | undefined {
+  if (typeof d !== 'object' || d === null) return undefined;
+  const v = /^GUILD_(CREATE|UPDATE|DELETE)$/.test(t) ? (d as { id?: unknown }).id : (d as { guild_id?: unknown }).guild_id;
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** IDENTIFY's `shard`: absent is [0, 1]; anything but two whole numbers with 0 <= id < count is invalid (null). */
+function parseShard(v: unknown): Shard | null {
+  if (v === undefined || v === null) return [0, 1];
+  if (!Array.isArray(v) || v.length !== 2) return null;
+  const [id, count] = v as unknown[];
+  if (!Number.isInteger(id) || !Number.isInteger(count)) return null;
+  return (count as number) >= 1 && (id as number) >= 0 && (id as number) < (count as number) ? [id as number, count as number] : null;
+}
+
 export interface GatewayOptions {
   heartbeatIntervalMs: number;
   privilegedIntentsEnabled: boolean;
   url: () => string;
+  /** More of the bot's servers than this on one shard: IDENTIFY is closed with 4011 Sharding required (Discord: 2500). */
+  maxGuildsPerShard: number;
 }
 
 export class Gateway {
@@ -74,12 +104,29 @@ export class Gateway {
     return this.sessions.size > 0;
   }
 
-  /** Sends op 0 `t` to every live session; the builder may tailor or skip per intents. Returns how many got it. */
+  /** Each session's shard and whether its socket is open, in IDENTIFY order. */
+  get shards(): { shard: Shard; connected: boolean }[] {
+    return [...this.sessions.values()].map((s) => ({ shard: [...s.shard] as Shard, connected: s.ws !== undefined }));
+  }
+
+  /** Throws unless a live or resumable session gets the events of `guildId` (undefined: DMs, shard 0). */
+  requireSessionFor(guildId: string | undefined): void {
+    if (!this.hasSession) throw new Error('Discord stand-in: no bot is connected to the gateway (await waitForReady() first)');
+    if ([...this.sessions.values()].some((s) => onShard(s, guildId))) return;
+    const where = guildId === undefined ? 'DMs (shard 0)' : `guild ${guildId}`;
+    const held = [...this.sessions.values()].map((s) => `[${s.shard.join(', ')}]`).join(' ');
+    throw new Error(`Discord stand-in: no bot session gets the events of ${where}; sessions hold shards ${held}`);
+  }
+
+  /**
+   * Sends op 0 `t` to every live session of the shard the event's server is on (DMs: shard 0); the builder may tailor
+   * or skip per intents. Returns how many got it.
+   */
   dispatch(t: string, build: EventBuilder | Record<string, unknown>): number {
     let sent = 0;
     for (const session of this.sessions.values()) {
       const d = typeof build === 'function' ? build(session.intents) : build;
-      if (d === undefined) continue;
+      if (d === undefined || !onShard(session, guildOfEvent(t, d))) continue;
       this.sendDispatch(session, t, d);
       if (session.ws) sent += 1;
     }
@@ -109,6 +156,22 @@ export class Gateway {
   withholdReady(times: number): void {
     if (!(Number.isInteger(times) || times === Infinity) || times < 0) throw new TypeError('withholdReady: times must be an integer >= 0 (or Infinity)');
     this.readyToWithhold = times;
+  }
+
+  /**
+   * Closes the open sockets of the sessions on shard `shard` (all when undefined) with `code`, as Discord does. A
+   * code the client may not resume after (4004, 4010-4014) also ends the session. Returns how many were closed.
+   */
+  closeSessions(code: number, shard?: number): number {
+    let closed = 0;
+    for (const session of [...this.sessions.values()]) {
+      if (shard !== undefined && session.shard[0] !== shard) continue;
+      if (FINAL_CLOSE_CODES.has(code)) this.sessions.delete(session.id);
+      if (!session.ws) continue;
+      session.ws.close(code, 'Closed by the stand-in.');
+      closed += 1;
+    }
+    return closed;
   }
 
   /** Asks every connected bot to reconnect (op 7); it should then RESUME. */
@@ -184,24 +247,28 @@ export class Gateway {
     const intents = d.intents;
     if (typeof intents !== 'number' || !Number.isInteger(intents) || intents < 0) return void ws.close(4013, 'Invalid intent(s).');
     if (!this.opts.privilegedIntentsEnabled && (intents & PRIVILEGED) !== 0) return void ws.close(4014, 'Disallowed intent(s).');
+    const shard = parseShard(d.shard);
+    if (shard === null) return void ws.close(4010, 'Invalid shard.');
+    const guilds = [...this.state.guilds.values()].filter((g) => g.botMember && shardOf(g.id, shard[1]) === shard[0]);
+    if (guilds.length > this.opts.maxGuildsPerShard) return void ws.close(4011, 'Sharding required.');
     if (this.readyToWithhold > 0) {
       this.readyToWithhold -= 1;
       this.readyWithheld += 1;
       return;
     }
-    const session: Session = { id: this.state.snowflake(), seq: 0, intents, log: [], ws };
+    const session: Session = { id: this.state.snowflake(), seq: 0, intents, shard, log: [], ws };
     this.sessions.set(session.id, session);
     conn.session = session;
     const bot = this.state.user(this.state.botUserId);
     this.sendDispatch(session, 'READY', {
       v: 10,
       user: { ...apiUser(bot), bot: true, verified: true, mfa_enabled: false, email: null },
-      guilds: [...this.state.guilds.values()].filter((g) => g.botMember).map((g) => ({ id: g.id, unavailable: true })),
+      guilds: guilds.map((g) => ({ id: g.id, unavailable: true })),
       session_id: session.id,
       session_type: 'normal',
       resume_gateway_url: this.opts.url(),
       application: { id: this.state.applicationId, flags: 0 },
-      shard: [0, 1],
+      shard,
       private_channels: [],
       presences: [],
       relationships: [],
@@ -210,7 +277,7 @@ export class Gateway {
       user_settings: {},
       _trace: ['["discord-standin",{"micros":0}]'],
     });
-    for (const guild of this.state.guilds.values()) if (guild.botMember) this.sendDispatch(session, 'GUILD_CREATE', guildCreatePayload(this.state, guild));
+    for (const guild of guilds) this.sendDispatch(session, 'GUILD_CREATE', guildCreatePayload(this.state, guild));
     this.readyCount += 1;
     const waiters = this.readyWaiters;
     this.readyWaiters = [];
@@ -238,6 +305,8 @@ export class Gateway {
     if (session.ws) send(session.ws, frame);
   }
 }
+
+const onShard = (s: Session, guildId: string | undefined): boolean => shardOf(guildId, s.shard[1]) === s.shard[0];
 
 function send(ws: WebSocket, frame: Frame): void {
   if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));

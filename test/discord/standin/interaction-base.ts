@@ -126,7 +126,7 @@ const dispatched = new WeakMap<InteractionRecord, Obj>();
 
 /** Registers the interaction and sends INTERACTION_CREATE; throws when no bot is connected. */
 export function dispatchInteraction(world: World, payload: Obj, rec: InteractionRecord): void {
-  if (!world.gateway.hasSession) throw new Error('Discord stand-in: no bot is connected to the gateway (await waitForReady() first)');
+  world.gateway.requireSessionFor(rec.guildId);
   world.state.interactions.set(rec.id, rec);
   world.state.interactionsByToken.set(rec.token, rec);
   dispatched.set(rec, payload);
@@ -141,7 +141,7 @@ export function redeliverInteraction(world: World, id: string): void {
   const rec = world.state.interactions.get(id);
   const payload = rec ? dispatched.get(rec) : undefined;
   if (!rec || !payload) throw new Error(`Discord stand-in: unknown interaction ${id}`);
-  if (!world.gateway.hasSession) throw new Error('Discord stand-in: no bot is connected to the gateway (await waitForReady() first)');
+  world.gateway.requireSessionFor(rec.guildId);
   world.gateway.dispatch('INTERACTION_CREATE', payload);
 }
 

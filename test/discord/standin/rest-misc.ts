@@ -2,7 +2,7 @@
 import { fail, invalidForm } from './errors.js';
 import { emitThreadCreate } from './gateway-events.js';
 import type { World } from './message-ops.js';
-import { apiChannel, apiMember, apiUser, isThreadType } from './payloads.js';
+import { apiChannel, apiMember, apiUser, guildCreatePayload, isThreadType } from './payloads.js';
 import { json, noContent } from './router.js';
 import type { RestContext, Route } from './router.js';
 import type { ChannelRecord } from './state.js';
@@ -101,10 +101,10 @@ export function miscRoutes(baseUrl: () => string): Route[] {
     { method: 'GET', pattern: '/gateway', auth: false, handler: () => json({ url: gatewayUrl(baseUrl()) }) },
     {
       method: 'GET', pattern: '/gateway/bot', auth: true,
-      handler: () => json({
+      handler: (ctx) => json({
         url: gatewayUrl(baseUrl()),
-        shards: 1,
-        session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 },
+        shards: ctx.state.recommendedShards,
+        session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: ctx.state.maxConcurrency },
       }),
     },
     { method: 'GET', pattern: '/users/@me', auth: true, handler: (ctx) => json({ ...apiUser(ctx.state.user(ctx.state.botUserId)), bot: true, verified: true, mfa_enabled: false }) },
@@ -148,6 +148,16 @@ export function miscRoutes(baseUrl: () => string): Route[] {
     {
       method: 'POST', pattern: '/channels/:channelId/threads', auth: true,
       handler: (ctx) => json(apiChannel(ctx.state, createThread(ctx, ctx.state.channel(ctx.params.channelId ?? ''), undefined)), 201),
+    },
+    {
+      // The guild object without the gateway-only fields (channels, members, joined_at…).
+      method: 'GET', pattern: '/guilds/:guildId', auth: true,
+      handler: (ctx) => {
+        const guild = ctx.state.guilds.get(ctx.params.guildId ?? '');
+        if (!guild) throw fail.unknownGuild();
+        const { id, name, icon, owner_id, premium_tier, premium_subscription_count, preferred_locale, features, roles, emojis, stickers } = guildCreatePayload(ctx.state, guild);
+        return json({ id, name, icon, owner_id, premium_tier, premium_subscription_count, preferred_locale, features, roles, emojis, stickers });
+      },
     },
     {
       method: 'GET', pattern: '/guilds/:guildId/members/:userId', auth: true,

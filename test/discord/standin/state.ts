@@ -102,6 +102,9 @@ export class StandinState {
   readonly interactionResponses = new Map<string, InteractionResponseRecord>();
   readonly commands = { global: [] as unknown[], guild: new Map<string, unknown[]>() };
   readonly calls: RecordedCall[] = [];
+  /** `shards` and `max_concurrency` that GET /gateway/bot answers. */
+  recommendedShards: number;
+  readonly maxConcurrency: number;
   private readonly dmChannels = new Map<string, string>();
   private lastSnowflake = 0n;
 
@@ -111,6 +114,8 @@ export class StandinState {
     this.botUserId = opts.botUserId ?? IDS.bot;
     this.ackTimeoutMs = opts.interactionAckTimeoutMs ?? 3000;
     this.webhookTokenTtlMs = opts.webhookTokenTtlMs ?? 15 * 60 * 1000;
+    this.recommendedShards = opts.recommendedShards ?? 1;
+    this.maxConcurrency = opts.maxConcurrency ?? 1;
     this.users.set(this.botUserId, { id: this.botUserId, username: 'Seedance Bot', globalName: null, bot: true });
     this.users.set(IDS.alice, { id: IDS.alice, username: 'alice', globalName: 'Alice', bot: false });
     this.users.set(IDS.bob, { id: IDS.bob, username: 'bob', globalName: 'Bob', bot: false });

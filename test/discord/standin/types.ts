@@ -22,6 +22,12 @@ export interface StandinOptions {
   webhookTokenTtlMs?: number;
   /** DMs and group DMs between users (context 2) the bot is not in; reachable only through a user install's interactions. */
   privateChannels?: PrivateChannelSeed[];
+  /** `shards` in GET /gateway/bot (Discord's recommended count); `setRecommendedShards` changes it later. Default 1. */
+  recommendedShards?: number;
+  /** `session_start_limit.max_concurrency` in GET /gateway/bot: discord.js IDENTIFYs that many shards at once, 5 s apart. Default 1. */
+  maxConcurrency?: number;
+  /** More of the bot's servers than this on one shard closes IDENTIFY with 4011 Sharding required. Default 2500, like Discord. */
+  maxGuildsPerShard?: number;
 }
 
 /** A DM (type 1) or group DM (type 3) between users, without the bot. */

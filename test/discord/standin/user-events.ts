@@ -30,6 +30,7 @@ export function userMessage(world: World, p: UserMessageInput): MessageRecord {
   const { state, gateway } = world;
   if (!gateway.hasSession) throw new Error('Discord stand-in: no bot is connected to the gateway (await waitForReady() first)');
   const place = resolvePlace(state, p);
+  if (place.channel.botAbsent !== true) gateway.requireSessionFor(place.guild?.id);
   const target = p.referenceId !== undefined ? state.message(p.referenceId) : undefined;
   const reference = target
     ? { message_id: target.id, channel_id: target.channelId, ...(target.guildId ? { guild_id: target.guildId } : {}) }
@@ -83,7 +84,7 @@ export function userMessage(world: World, p: UserMessageInput): MessageRecord {
 export function redeliverMessage(world: World, id: string): void {
   const m = world.state.messages.get(id);
   if (!m) throw new Error(`Discord stand-in: unknown message ${id}`);
-  if (!world.gateway.hasSession) throw new Error('Discord stand-in: no bot is connected to the gateway (await waitForReady() first)');
+  world.gateway.requireSessionFor(m.guildId);
   emitMessageCreate(world.gateway, world.state, m);
 }
 
