@@ -1,8 +1,9 @@
 /**
  * Opens the store named by STORE_URL: one SQLite database (a file in DATA_DIR by
  * default) that holds the job table and, through keyv, the platforms' settings and
- * bookkeeping; or, for throwaway runs, `memory:`. Every failure is thrown: keyv is
- * told to throw instead of answering `undefined`/`false`.
+ * bookkeeping; a Redis database (`redis://`, `rediss://`), for several processes; or,
+ * for throwaway runs, `memory:`. Every failure is thrown: keyv is told to throw instead
+ * of answering `undefined`/`false`.
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -14,6 +15,7 @@ import type { Query } from './store/sqlite-job-store.js';
 import { createSqliteJobStore } from './store/sqlite-job-store.js';
 import { createMemoryJobStore } from './store/memory-job-store.js';
 import { openSqlite } from './store/sqlite-connection.js';
+import { openRedisStore } from './store/redis-store.js';
 
 export interface Store {
   kv: Keyv;
@@ -25,6 +27,8 @@ export interface StoreOptions {
   namespace?: string;
   /** How long a statement waits for another connection's lock before failing (SQLITE_BUSY). */
   busyTimeoutMs?: number;
+  /** Redis: how long a command may wait for its answer before failing. */
+  commandTimeoutMs?: number;
 }
 
 export async function openStore(storeUrl: string | undefined, dataDir: string, opts: StoreOptions = {}): Promise<Store> {
@@ -33,13 +37,14 @@ export async function openStore(storeUrl: string | undefined, dataDir: string, o
     const kv = new Keyv({ namespace: opts.namespace ?? 'seedance', throwOnErrors: true });
     return { kv, jobs: createMemoryJobStore(), close: async () => {} };
   }
+  if (url.startsWith('redis://') || url.startsWith('rediss://')) return openRedisStore(url, opts);
   let uri: string;
   if (url.startsWith('sqlite://')) {
     const file = resolve(url.slice('sqlite://'.length));
     await mkdir(dirname(file), { recursive: true });
     uri = `sqlite://${file}`;
   } else {
-    throw new ConfigError([`STORE_URL: only sqlite://<path> (or memory: for throwaway runs) is supported, got "${url.split(':')[0]}:"`]);
+    throw new ConfigError([`STORE_URL: only sqlite://<path>, redis://…, rediss://… (or memory: for throwaway runs) are supported, got "${url.split(':')[0]}:"`]);
   }
   const busyTimeoutMs = opts.busyTimeoutMs ?? 10_000;
   const adapter = new KeyvSqlite({ uri, busyTimeout: busyTimeoutMs });

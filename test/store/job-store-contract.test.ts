@@ -1,16 +1,20 @@
 /**
- * The job store port's contract (src/core/job-store.ts), run against both
- * implementations: in memory, and on SQLite in a temporary file opened the way
- * the bot opens it. Whatever one implementation does, the other must do too.
+ * The job store port's contract (src/core/job-store.ts), run against every
+ * implementation: in memory, on SQLite in a temporary file and on a real
+ * redis-server (test/helpers/redis.ts; each test with a key prefix of its own),
+ * each opened the way the bot opens it. Whatever one implementation does, the
+ * others must do too.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobRecord, JobStatus } from '../../src/core/job.js';
 import type { AdmissionLimits, JobStore } from '../../src/core/job-store.js';
 import type { Store } from '../../src/store.js';
 import { openStore } from '../../src/store.js';
+import type { RedisServer } from '../helpers/redis.js';
+import { startRedis } from '../helpers/redis.js';
 
 /** 2023-11-14T22:13:20.000Z: a little under two hours before a UTC midnight. */
 const T0 = 1_700_000_000_000;
@@ -22,7 +26,14 @@ const MIDNIGHT = Date.UTC(2023, 10, 15);
 const implementations: [string, () => Promise<Store>][] = [
   ['memory', () => openStore('memory:', '')],
   ['sqlite', () => openStore(undefined, mkdtempSync(join(tmpdir(), 'seedance-contract-')), { busyTimeoutMs: 5000 })],
+  ['redis', async () => openStore((redis ??= await startRedis()).url({ prefix: `contract-${++prefixes}` }), '')],
 ];
+
+let redis: RedisServer | undefined;
+let prefixes = 0;
+afterAll(async () => {
+  await redis?.stop();
+});
 
 let seq = 0;
 function job(over: Partial<JobRecord> = {}): JobRecord {
@@ -485,6 +496,51 @@ describe.each(implementations)('job store contract: %s', (_name, open) => {
       expect((await store.recent({ surface: 'discord', requesterId: 'u7', limit: 2 })).map((j) => j.id)).toEqual([c.id, b.id]);
       expect((await store.recent({ surface: 'discord', requesterId: 'u7', limit: 10 })).map((j) => j.id)).toEqual([c.id, b.id, a.id]);
       expect(await store.recent({ surface: 'discord', requesterId: 'nobody', limit: 5 })).toEqual([]);
+    });
+  });
+
+  describe('purgeFinished', () => {
+    const DAY = 24 * HOUR;
+    const cutoff = T0 + 30 * DAY;
+    const FINAL = ['delivered', 'failed', 'timed_out', 'cancelled', 'submit_unknown'] as const;
+    const ACTIVE = ['queued', 'submitting', 'running', 'completed', 'delivering'] as const;
+
+    it('deletes finished jobs last written before the cut-off, keeps later ones, and never touches unfinished ones', async () => {
+      const old = [];
+      for (const status of FINAL) old.push(await setStatus((await put(job())).id, status, { updatedAt: cutoff - DAY }));
+      const recent = await setStatus((await put(job())).id, 'delivered', { updatedAt: cutoff });
+      const active = [];
+      for (const status of ACTIVE) active.push(status === 'queued' ? await put(job()) : await setStatus((await put(job())).id, status, { updatedAt: T0 + 1 }));
+      const before = await store.usage({ surface: 'discord', requesterId: 'u1', day: DAY0 });
+
+      expect(await store.purgeFinished({ before: cutoff, limit: 100 })).toBe(FINAL.length);
+      for (const j of old) expect(await store.get(j.id)).toBeUndefined();
+      expect(await store.get(recent.id)).toEqual(recent);
+      for (const j of active) expect(await store.get(j.id)).toEqual(j);
+      expect((await store.recent({ surface: 'discord', requesterId: 'u1', limit: 100 })).map((j) => j.id).sort()).toEqual([recent, ...active].map((j) => j.id).sort());
+      // The active ones and the queue count are as they were; only the purged rows left today's count.
+      expect(await store.usage({ surface: 'discord', requesterId: 'u1', day: DAY0 })).toEqual({ ...before, today: before.today - FINAL.length });
+      expect(await store.activeIds('discord')).toEqual(active.map((j) => j.id));
+      expect(await store.purgeFinished({ before: cutoff, limit: 100 })).toBe(0);
+    });
+
+    it('goes in batches of at most `limit`, oldest first', async () => {
+      const old = [];
+      for (let i = 0; i < 7; i++) old.push(await setStatus((await put(job())).id, 'delivered', { updatedAt: T0 + (7 - i) * HOUR }));
+      const oldestFirst = [...old].sort((a, b) => a.updatedAt - b.updatedAt);
+      expect(await store.purgeFinished({ before: cutoff, limit: 3 })).toBe(3);
+      for (const j of oldestFirst.slice(0, 3)) expect(await store.get(j.id)).toBeUndefined();
+      for (const j of oldestFirst.slice(3)) expect(await store.get(j.id)).toBeDefined();
+      expect(await store.purgeFinished({ before: cutoff, limit: 3 })).toBe(3);
+      expect(await store.purgeFinished({ before: cutoff, limit: 3 })).toBe(1);
+      expect(await store.purgeFinished({ before: cutoff, limit: 3 })).toBe(0);
+      expect(await store.recent({ surface: 'discord', requesterId: 'u1', limit: 10 })).toEqual([]);
+    });
+
+    it('leaves a purged id free, and an admitted job can use it again', async () => {
+      const done = await setStatus((await put(job())).id, 'failed', { updatedAt: T0 });
+      expect(await store.purgeFinished({ before: cutoff, limit: 10 })).toBe(1);
+      await expect(store.admit({ ...job(), id: done.id }, roomy)).resolves.toMatchObject({ ok: true });
     });
   });
 
