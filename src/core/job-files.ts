@@ -31,6 +31,9 @@ const JOB_ID = /^[0-9a-f-]{36}$/i;
 /** A frame grab's temporary files (a link to the video, a partial JPEG) older than this were left by a crash. */
 const FRAME_WORK_MAX_AGE_MS = 3_600_000;
 
+/** FRAME_RETENTION_DAYS' default: how long a delivered video's last frame is kept. */
+export const DEFAULT_FRAME_RETENTION_MS = 7 * 86_400_000;
+
 export function createJobFiles(o: {
   workDir: string;
   videosCapBytes: number;
@@ -41,7 +44,7 @@ export function createJobFiles(o: {
   const imagesDir = join(o.workDir, 'images');
   const videosDir = join(o.workDir, 'videos');
   const framesDir = join(o.workDir, 'frames');
-  const frameRetentionMs = o.frameRetentionMs ?? 7 * 86_400_000;
+  const frameRetentionMs = o.frameRetentionMs ?? DEFAULT_FRAME_RETENTION_MS;
   /** Bytes in videos/, as far as this process knows (scanned at start, then counted). */
   let videoBytes = 0;
   const sizes = new Map<string, number>();

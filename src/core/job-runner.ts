@@ -16,7 +16,7 @@ import { currentIdentity } from './instance.js';
 import type { JobRecord } from './job.js';
 import { ACTIVE_STATUSES, isFinal } from './job.js';
 import type { JobFiles } from './job-files.js';
-import { createJobFiles } from './job-files.js';
+import { DEFAULT_FRAME_RETENTION_MS, createJobFiles } from './job-files.js';
 import type { Commit } from './job-machine.js';
 import { createJobMachine } from './job-machine.js';
 import { createProgressReporter } from './job-progress.js';
@@ -84,7 +84,7 @@ export function createJobRunner(deps: JobServiceDeps) {
   let beats = 0;
 
   const renderTimes = createRenderTimes({ store, catalogue: deps.catalogue, logger: log });
-  const frameRetentionMs = config.frameRetentionMs ?? 7 * 86_400_000;
+  const frameRetentionMs = config.frameRetentionMs ?? DEFAULT_FRAME_RETENTION_MS;
   const files = createJobFiles({ workDir: config.workDir, videosCapBytes: config.videosCapBytes, logger: log, frameRetentionMs });
   const media = createDeliveryMedia({ ...(deps.videoTools ? { tools: deps.videoTools } : {}), files, logger: log, keepFrames: frameRetentionMs > 0 });
   /** When old frames were last swept (they are kept past their job, so the start-up sweep isn't enough). */

@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import type { RedisClientType } from '@redis/client';
 import { createClient } from '@redis/client';
+import { within } from '../platform-connection.js';
 import { ConfigError } from '../core/errors.js';
 
 export type RedisClient = RedisClientType;
@@ -128,11 +129,8 @@ function watch(client: RedisClient, opts: RedisConnectOptions): NodeJS.Timeout {
       return;
     }
     notReadySince = undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), probeMs)));
     // An error is an answer too (a closed connection is node-redis's to re-open).
-    const answered = await Promise.race([client.ping().then(() => true, () => true), late]);
-    clearTimeout(timer);
+    const answered = await within(client.ping().then(() => true, () => true), probeMs, 'Redis ping').catch(() => false);
     if (!answered && client.isOpen) reset();
   }
   const timer = setInterval(() => {
@@ -147,10 +145,7 @@ function watch(client: RedisClient, opts: RedisConnectOptions): NodeJS.Timeout {
 /** Closes the connection, waiting up to `ms` for commands under way, then at once. */
 async function closeRedis(client: RedisClient, ms = 2000): Promise<void> {
   if (!client.isOpen) return;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
-  const done = await Promise.race([client.close().then(() => 'closed' as const, () => 'failed' as const), late]);
-  clearTimeout(timer);
+  const done = await within(client.close().then(() => 'closed' as const, () => 'failed' as const), ms, 'Redis close').catch(() => 'late' as const);
   if (done !== 'closed' && client.isOpen) client.destroy();
 }
 
