@@ -28,6 +28,7 @@ import { BUILTIN_PROVIDERS } from './providers/index.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import { configuredProviders, createRegisteredProviders, providerPreference, registerLabels, registryModels } from './providers/registry.js';
 import { openStore } from './store.js';
+import type { StoreHealth } from './store.js';
 import { createLimiter } from './core/submit-step.js';
 import { createPlaceSettings } from './usecases/place-settings.js';
 import { createVideoUseCases } from './usecases/video-use-cases.js';
@@ -39,6 +40,8 @@ export interface App {
   useCases: VideoUseCases;
   /** The shared keyv store (settings, platform bookkeeping). */
   kv: Keyv;
+  /** Whether the store answers now (no I/O): for /readyz; also `seedance_store_up` when metrics are given. */
+  storeHealth(): StoreHealth;
   /** Bounds users' image downloads across every platform (MAX_IMAGE_DOWNLOADS). */
   imageDownloads: <T>(fn: () => Promise<T>) => Promise<T>;
   catalogue: ReturnType<typeof createCatalogue>;
@@ -114,7 +117,7 @@ export async function createApp(
   const workDir = resolve(config.DATA_DIR);
   const tools = opts.media ? createFfmpegTools({ ffmpegPath: config.FFMPEG_PATH, maxEncodes: config.MAX_ENCODES }) : undefined;
   const videoTools = tools && (await tools.detect()) ? tools : undefined;
-  const { kv, jobs, close } = await openStore(config.STORE_URL, workDir);
+  const { kv, jobs, health: storeHealth, close } = await openStore(config.STORE_URL, workDir);
   const surfaces = typeof opts.surfaces === 'function' ? opts.surfaces(kv) : opts.surfaces;
   const service = createJobService({
     store: jobs,
@@ -147,9 +150,11 @@ export async function createApp(
     },
   });
   opts.metrics?.watch(service);
+  opts.metrics?.watchStore({ health: storeHealth });
   return {
     service,
     kv,
+    storeHealth,
     useCases: createVideoUseCases({
       service,
       settings: createPlaceSettings(kv),

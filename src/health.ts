@@ -3,7 +3,7 @@
  * - GET /healthz answers 200 while the process runs (liveness);
  * - GET /readyz answers 200 once the store is open, the core has started and
  *   every configured platform is connected, and 503 with a JSON reason before
- *   that and while shutting down (readiness);
+ *   that, while the store can't be reached and while shutting down (readiness);
  * - GET /metrics answers the Prometheus text format, when a registry is given.
  */
 import { createServer } from 'node:http';

@@ -2,10 +2,10 @@
  * `npm start`: the bot process.
  *
  * Start-up, in order: the health endpoint (/healthz live at once, /readyz 503
- * until ready, /metrics for Prometheus); the store; the core (unfinished jobs
- * resumed, leases renewed); then each chat platform on its own, retried with
- * backoff if it fails to connect, while the core and the other platforms keep
- * running.
+ * until ready and while the store can't be reached, /metrics for Prometheus);
+ * the store; the core (unfinished jobs resumed, leases renewed); then each chat
+ * platform on its own, retried with backoff if it fails to connect, while the
+ * core and the other platforms keep running.
  *
  * Shutdown (SIGTERM/SIGINT): /readyz turns 503 and new requests are turned away;
  * submits and uploads under way get up to SHUTDOWN_GRACE_S to finish; job state
@@ -47,6 +47,9 @@ async function main(): Promise<void> {
     () => ({ phase, activeJobs: started.app?.service.activeCount() ?? 0, platforms: Object.fromEntries(platforms.map((p) => [p.name.toLowerCase(), p.connected()])) }),
     () => {
       if (phase !== 'running') return { ready: false, reason: phase };
+      // Liveness (/healthz) stays 200 meanwhile: a restart would not bring the store back.
+      const store = started.app?.storeHealth();
+      if (store && !store.up) return { ready: false, reason: `store unreachable: ${store.reason ?? 'no answer'}` };
       const down = platforms.filter((p) => !p.connected()).map((p) => p.name);
       return down.length ? { ready: false, reason: `not connected to ${down.join(' and ')}` } : { ready: true };
     },

@@ -1,13 +1,15 @@
 /**
  * The operator's view in Prometheus text format, through prom-client: the
  * core's metrics port (src/core/core-metrics.ts) as counters and histograms,
- * gauges of this instance's jobs read when scraped, and prom-client's default
- * process metrics. Each call makes its own registry (not prom-client's global
- * one), so tests and several apps in one process never share a series.
+ * gauges of this instance's jobs and of the store read when scraped, and
+ * prom-client's default process metrics. Each call makes its own registry
+ * (not prom-client's global one), so tests and several apps in one process
+ * never share a series.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CoreMetrics, JobCounts } from './core/core-metrics.js';
 import { ACTIVE_STATUSES } from './core/job.js';
+import type { StoreHealth } from './store.js';
 
 /** Render times: the Seedance models take from about half a minute to several minutes. */
 const RENDER_BUCKETS = [10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1200];
@@ -21,6 +23,8 @@ export interface Metrics {
   core: CoreMetrics;
   /** Where `seedance_jobs_active` and `seedance_queue_length` are read at each scrape (the job service). */
   watch(source: { jobCounts(): JobCounts }): void;
+  /** Where `seedance_store_up` is read at each scrape (the store; 0 until there is one). */
+  watchStore(store: { health(): StoreHealth }): void;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -28,6 +32,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   let source: { jobCounts(): JobCounts } | undefined;
+  let store: { health(): StoreHealth } | undefined;
 
   const started = new Counter({ name: 'seedance_jobs_started_total', help: 'Jobs admitted (accepted and queued), by surface and model.', labelNames: ['surface', 'model'], registers });
   const finished = new Counter({
@@ -65,6 +70,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       this.set(source?.jobCounts().queueLength ?? 0);
     },
   });
+  new Gauge({
+    name: 'seedance_store_up',
+    help: 'Whether the store (SQLite or Redis) answers: 1, or 0 while it can’t be reached (and before it is open).',
+    registers,
+    collect() {
+      this.set(store?.health().up ? 1 : 0);
+    },
+  });
 
   return {
     registry,
@@ -79,6 +92,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     },
     watch(s) {
       source = s;
+    },
+    watchStore(s) {
+      store = s;
     },
   };
 }

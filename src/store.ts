@@ -3,7 +3,10 @@
  * default) that holds the job table and, through keyv, the platforms' settings and
  * bookkeeping; a Redis database (`redis://`, `rediss://`), for several processes; or,
  * for throwaway runs, `memory:`. Every failure is thrown: keyv is told to throw instead
- * of answering `undefined`/`false`.
+ * of answering `undefined`/`false`. `health()` says, without a round trip, whether the
+ * store answered lately: on Redis the connection's watchdog (its PINGs), on SQLite the
+ * last statement of the job table (the lease renewal writes one every third of
+ * LEASE_SECONDS).
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -17,9 +20,18 @@ import { createMemoryJobStore } from './store/memory-job-store.js';
 import { openSqlite } from './store/sqlite-connection.js';
 import { openRedisStore } from './store/redis-store.js';
 
+/** Whether the store can be reached now, as far as its last contact tells. */
+export interface StoreHealth {
+  up: boolean;
+  /** Why not, when down: names the store and what failed (never credentials). */
+  reason?: string;
+}
+
 export interface Store {
   kv: Keyv;
   jobs: JobStore;
+  /** Cheap (no I/O): for /readyz and the `seedance_store_up` gauge. */
+  health(): StoreHealth;
   close(): Promise<void>;
 }
 
@@ -35,7 +47,7 @@ export async function openStore(storeUrl: string | undefined, dataDir: string, o
   const url = storeUrl ?? `sqlite://${join(dataDir, 'seedance.sqlite')}`;
   if (url === 'memory:') {
     const kv = new Keyv({ namespace: opts.namespace ?? 'seedance', throwOnErrors: true });
-    return { kv, jobs: createMemoryJobStore(), close: async () => {} };
+    return { kv, jobs: createMemoryJobStore(), health: () => ({ up: true }), close: async () => {} };
   }
   if (url.startsWith('redis://') || url.startsWith('rediss://')) return openRedisStore(url, opts);
   let uri: string;
@@ -63,6 +75,7 @@ export async function openStore(storeUrl: string | undefined, dataDir: string, o
   return {
     kv,
     jobs,
+    health: () => conn.health(),
     async close() {
       await conn.close().catch(() => undefined);
       await adapter.disconnect();

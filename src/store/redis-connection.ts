@@ -13,12 +13,17 @@
  * every half timeout: a PING unanswered for half a timeout drops the connection,
  * which fails every command waiting on it, and connects again. The connection is
  * re-established forever, with backoff.
+ *
+ * The watchdog's PINGs are also the store's health: down from a PING unanswered
+ * (or refused) and while the connection is being re-established, up again once a
+ * PING is answered; a fresh connection is PINGed at once.
  */
 import { createHash } from 'node:crypto';
 import type { RedisClientType } from '@redis/client';
 import { createClient } from '@redis/client';
 import { within } from '../platform-connection.js';
 import { ConfigError } from '../core/errors.js';
+import type { StoreHealth } from '../store.js';
 
 export type RedisClient = RedisClientType;
 
@@ -65,6 +70,8 @@ const backoff = (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), 3
 
 export interface RedisConnection {
   client: RedisClient;
+  /** What the watchdog last saw; no I/O. */
+  health(): StoreHealth;
   close(): Promise<void>;
 }
 
@@ -99,21 +106,26 @@ export async function connectRedis(target: RedisTarget, opts: RedisConnectOption
     giveUp = undefined;
     clearTimeout(timer);
   }
-  const watchdog = watch(client, opts);
+  // The last error explains an outage under way (health), not one that is over.
+  client.on('ready', () => (lastError = undefined));
+  const watchdog = watch(client, target, opts, () => lastError);
   return {
     client,
+    health: watchdog.health,
     async close() {
-      clearInterval(watchdog);
+      clearInterval(watchdog.timer);
       await closeRedis(client);
     },
   };
 }
 
 /** Drops and re-opens the connection when the server stops answering (see the top of the file). */
-function watch(client: RedisClient, opts: RedisConnectOptions): NodeJS.Timeout {
+function watch(client: RedisClient, target: RedisTarget, opts: RedisConnectOptions, lastError: () => unknown): { timer: NodeJS.Timeout; health: () => StoreHealth } {
   const probeMs = Math.max(25, Math.floor(opts.commandTimeoutMs / 2));
   let probing = false;
   let notReadySince: number | undefined;
+  // Why the server isn't to be counted on, until a PING is answered (connectRedis got its answer to the handshake).
+  let down: string | undefined;
   const reset = () => {
     notReadySince = undefined;
     client.destroy();
@@ -129,17 +141,40 @@ function watch(client: RedisClient, opts: RedisConnectOptions): NodeJS.Timeout {
       return;
     }
     notReadySince = undefined;
-    // An error is an answer too (a closed connection is node-redis's to re-open).
-    const answered = await within(client.ping().then(() => true, () => true), probeMs, 'Redis ping').catch(() => false);
-    if (!answered && client.isOpen) reset();
+    // An error is an answer too (a closed connection is node-redis's to re-open), but not a healthy one.
+    const answer = await within(
+      client.ping().then(() => undefined, (err: unknown) => `refused a PING (${(err as Error)?.message ?? String(err)})`),
+      probeMs,
+      'Redis ping',
+    ).catch(() => false as const);
+    if (answer === false) {
+      down = `did not answer a PING within ${probeMs} ms`;
+      if (client.isOpen) reset();
+    } else {
+      down = answer;
+    }
   }
-  const timer = setInterval(() => {
+  const tick = () => {
     if (probing) return;
     probing = true;
     void probe().finally(() => (probing = false));
-  }, probeMs);
+  };
+  const timer = setInterval(tick, probeMs);
   timer.unref();
-  return timer;
+  // A dropped connection is down until the new one answers a PING, which is sent as soon as it is ready.
+  client.on('reconnecting', () => (down ??= 'lost the connection'));
+  client.on('ready', tick);
+  return {
+    timer,
+    health() {
+      const where = `Redis at ${target.where}`;
+      if (!client.isReady) {
+        const err = lastError();
+        return { up: false, reason: `${where} ${down ?? 'lost the connection'}; reconnecting${err instanceof Error ? ` (${err.message})` : ''}` };
+      }
+      return down ? { up: false, reason: `${where} ${down}` } : { up: true };
+    },
+  };
 }
 
 /** Closes the connection, waiting up to `ms` for commands under way, then at once. */

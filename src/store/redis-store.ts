@@ -3,7 +3,8 @@
  * @keyv/redis for the platforms' settings and bookkeeping, over one
  * connection. This bot's keys are `NAME:…` (jobs) and `NAME::…` (keyv), NAME
  * being `?prefix=` in the URL or the namespace (`seedance`). Like the SQLite
- * store, keyv is told to throw instead of answering `undefined`/`false`.
+ * store, keyv is told to throw instead of answering `undefined`/`false`. Its
+ * health is the connection watchdog's (redis-connection.ts).
  */
 import Keyv from 'keyv';
 import KeyvRedis from '@keyv/redis';
@@ -21,12 +22,12 @@ export interface RedisStoreOptions {
 
 export async function openRedisStore(storeUrl: string, opts: RedisStoreOptions = {}): Promise<Store> {
   const target = parseRedisUrl(storeUrl, opts.namespace ?? 'seedance');
-  const { client, close } = await connectRedis(target, { commandTimeoutMs: opts.commandTimeoutMs ?? 5000, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000 });
+  const { client, health, close } = await connectRedis(target, { commandTimeoutMs: opts.commandTimeoutMs ?? 5000, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000 });
   // The adapter prefixes keys with the namespace itself (`NAME::key`); keyv's own prefix would repeat it.
   const adapter = new KeyvRedis(client, { throwOnErrors: true, throwOnConnectError: true });
   const kv = new Keyv({ store: adapter, namespace: target.name, useKeyPrefix: false, throwOnErrors: true });
   kv.on('error', () => {
     // thrown to the caller as well (throwOnErrors); keep the emitter from crashing the process
   });
-  return { kv, jobs: createRedisJobStore(client, { prefix: `${target.name}:` }), close };
+  return { kv, jobs: createRedisJobStore(client, { prefix: `${target.name}:` }), health, close };
 }

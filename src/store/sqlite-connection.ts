@@ -10,13 +10,24 @@
  * lock) can keep the connection's transaction open until it is reset; it is
  * finalized before anything else runs, so no later statement's changes can be
  * caught in that transaction and rolled back with it.
+ *
+ * Its health is what the last statements found: down after a write (or a read)
+ * failed because the database can't be used (locked past the busy timeout,
+ * read-only, disk full or failing), up again once one succeeds. A statement
+ * that was merely wrong (a constraint) says nothing about that.
  */
 import sqlite3 from 'sqlite3';
+import type { StoreHealth } from '../store.js';
 import type { Query, SqlRunner } from './sqlite-job-store.js';
 
 export interface SqliteConnection extends SqlRunner {
+  /** From the last statements' outcomes; no I/O. */
+  health(): StoreHealth;
   close(): Promise<void>;
 }
+
+/** Result codes that mean the database can't be used now, rather than that one statement was wrong. */
+const UNAVAILABLE = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_PERM', 'SQLITE_PROTOCOL']);
 
 export async function openSqlite(file: string, opts: { busyTimeoutMs: number }): Promise<SqliteConnection> {
   const db = await new Promise<sqlite3.Database>((resolve, reject) => {
@@ -25,6 +36,8 @@ export async function openSqlite(file: string, opts: { busyTimeoutMs: number }):
   db.configure('busyTimeout', opts.busyTimeoutMs);
   const statements = new Map<string, sqlite3.Statement>();
   let tail: Promise<unknown> = Promise.resolve();
+  // A read that works says nothing about writes; a write that works clears both.
+  const failed: { write?: string; read?: string } = {};
 
   const prepare = (sql: string) =>
     new Promise<sqlite3.Statement>((resolve, reject) => {
@@ -33,6 +46,20 @@ export async function openSqlite(file: string, opts: { busyTimeoutMs: number }):
   const finalize = (st: sqlite3.Statement) => new Promise<void>((resolve) => st.finalize(() => resolve()));
 
   async function run(sql: string, params: unknown[]): Promise<Record<string, unknown>[]> {
+    const write = !/^\s*SELECT\b/i.test(sql);
+    try {
+      const rows = await runStatement(sql, params);
+      if (write) failed.write = undefined;
+      failed.read = undefined;
+      return rows;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && UNAVAILABLE.has(code)) failed[write ? 'write' : 'read'] = (err as Error).message;
+      throw err;
+    }
+  }
+
+  async function runStatement(sql: string, params: unknown[]): Promise<Record<string, unknown>[]> {
     let st = statements.get(sql);
     if (!st) {
       st = await prepare(sql);
@@ -63,6 +90,11 @@ export async function openSqlite(file: string, opts: { busyTimeoutMs: number }):
   return {
     query,
     lazy,
+    health() {
+      if (failed.write) return { up: false, reason: `SQLite could not write (${failed.write})` };
+      if (failed.read) return { up: false, reason: `SQLite could not read (${failed.read})` };
+      return { up: true };
+    },
     async close() {
       await tail;
       for (const st of statements.values()) await finalize(st);
