@@ -4,8 +4,8 @@
  * version, and on a conflict re-reads and decides again, so a late event is
  * judged against what is stored now. A store failure is logged with the job id
  * and the write retried with backoff until it lands (or the service stops); the
- * caller goes on only once the new state is durable. Commits of one job run one
- * at a time.
+ * caller goes on only once the new state is durable. Commits (and re-reads) of
+ * one job run one at a time.
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock.js';
@@ -41,7 +41,7 @@ export interface Held {
 }
 
 export function createJobMachine(d: {
-  store: Pick<JobStore, 'write'>;
+  store: Pick<JobStore, 'write' | 'get'>;
   clock: Clock;
   logger: Logger;
   self: string;
@@ -118,24 +118,41 @@ export function createJobMachine(d: {
     }
   }
 
+  /** Runs `fn` after every earlier commit (or re-read) of job `id`. */
+  function serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = chains.get(id) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    chains.set(id, tail);
+    void tail.then(() => {
+      if (chains.get(id) === tail) chains.delete(id);
+    });
+    return run;
+  }
+
+  async function reread(h: Held): Promise<{ lost: boolean }> {
+    const stored = await d.store.get(h.job.id);
+    if (!stored) return { lost: true };
+    if (stored.version === h.job.version) return { lost: false };
+    h.job = { ...stored, ...h.unsaved };
+    return { lost: isFinal(stored.status) || (stored.owner !== undefined && stored.owner !== d.self) };
+  }
+
   return {
     /**
      * Applies `event` to the job durably; see {@link Commit}. `anyOwner`: on behalf of the
      * user, whichever instance owns the job (a cancel).
      */
     commit(h: Held, event: JobEvent, opts: { anyOwner?: boolean } = {}): Promise<Commit> {
-      const id = h.job.id;
-      const prev = chains.get(id) ?? Promise.resolve();
-      const run = prev.then(
-        () => write(h, event, opts.anyOwner ?? false),
-        () => write(h, event, opts.anyOwner ?? false),
-      );
-      const tail = run.catch(() => undefined);
-      chains.set(id, tail);
-      void tail.then(() => {
-        if (chains.get(id) === tail) chains.delete(id);
-      });
-      return run;
+      return serial(h.job.id, () => write(h, event, opts.anyOwner ?? false));
+    },
+    /**
+     * Reads the job again (after any commit of it under way) and keeps what another instance stored
+     * meanwhile, such as a cancel handled there. `lost` as for a refused commit: the job is final, gone,
+     * or another instance's now. Throws when the store can't be read (nothing is changed then).
+     */
+    refresh(h: Held): Promise<{ lost: boolean }> {
+      return serial(h.job.id, () => reread(h));
     },
     /**
      * Changes fields that need not be stored at once (the provider's status word, which the

@@ -55,6 +55,8 @@ export interface JobFetcherDeps {
 
 /** How often frames past FRAME_RETENTION_DAYS are looked for while running. */
 const FRAME_SWEEP_EVERY_MS = 3_600_000;
+/** Jobs that moved elsewhere, read again at once at a heartbeat. */
+const RECHECK_BATCH = 32;
 
 export function createJobRunner(deps: JobServiceDeps) {
   const { store, clock, config } = deps;
@@ -82,6 +84,8 @@ export function createJobRunner(deps: JobServiceDeps) {
   let sweep = true;
   let leaseTimer: (() => void) | undefined;
   let beats = 0;
+  /** The heartbeat's re-read of our jobs, while under way. */
+  let checking: Promise<void> | undefined;
 
   const renderTimes = createRenderTimes({ store, catalogue: deps.catalogue, logger: log });
   const frameRetentionMs = config.frameRetentionMs ?? DEFAULT_FRAME_RETENTION_MS;
@@ -243,7 +247,45 @@ export function createJobRunner(deps: JobServiceDeps) {
     }
     // At the first heartbeat (start), then hourly: finished jobs past JOB_RETENTION_DAYS.
     if (sweep) retention.due();
+    checking ??= recheck().finally(() => (checking = undefined));
     if (sweep && ++beats % 3 === 0 && ownership.leasesTrustworthy()) await resume();
+  }
+
+  /**
+   * Another instance may change one of our jobs without this one hearing of it (a Cancel clicked
+   * there, or a takeover while we couldn't renew the lease): each heartbeat compares our jobs'
+   * versions with the store's (a few cheap reads for thousands of jobs), reads again only those
+   * that moved, and lets go of those that ended or went elsewhere, so none is polled, edited or
+   * delivered past that.
+   */
+  async function recheck() {
+    const ours = [...live.values()].filter((l) => !l.held);
+    let stored: Map<string, number>;
+    try {
+      stored = await store.versions(ours.map((l) => l.job.id));
+    } catch (err) {
+      log.warn({ err }, 'could not re-read our jobs; trying again at the next heartbeat');
+      return;
+    }
+    // A write of ours still on its way also shows as a change: re-reading it costs one read.
+    const moved = ours.filter((l) => live.has(l.job.id) && stored.get(l.job.id) !== l.job.version);
+    for (let i = 0; i < moved.length && !stopped; i += RECHECK_BATCH) {
+      const batch = moved.slice(i, i + RECHECK_BATCH).filter((l) => live.has(l.job.id));
+      const read = await Promise.allSettled(batch.map((l) => machine.refresh(l)));
+      const failed = read.find((r) => r.status === 'rejected');
+      if (failed) {
+        log.warn({ err: failed.reason }, 'could not re-read our jobs; trying again at the next heartbeat');
+        return;
+      }
+      for (const [n, l] of batch.entries()) {
+        const r = read[n] as PromiseFulfilledResult<{ lost: boolean }>;
+        if (!r.value.lost || !live.has(l.job.id)) continue;
+        const job = l.job;
+        log.info({ jobId: job.id, status: job.status, owner: job.owner }, 'the job was ended or taken over by another instance');
+        // Our progress edits may have landed over the final message shown from there: show it again.
+        await end(l, isFinal(job.status) && job.error ? { kind: job.status === 'cancelled' ? 'cancelled' : 'failed', text: job.error.message } : undefined);
+      }
+    }
   }
 
   /** Takes over every unfinished job of our surfaces whose owner is gone, and carries on. */

@@ -58,6 +58,11 @@ export interface JobStore {
   usage(q: { surface: string; requesterId: string; place?: string; day: string }): Promise<Usage>;
   get(id: string): Promise<JobRecord | undefined>;
   /**
+   * The stored version of each of `ids` that exists: a cheap check for jobs another instance changed
+   * (any write or claim moves the version), so only those need to be read again.
+   */
+  versions(ids: readonly string[]): Promise<Map<string, number>>;
+  /**
    * Writes `next` (with version `expectedVersion + 1`) only if the stored record still has
    * `expectedVersion`; otherwise returns what is stored now. `next` is handed over: the store
    * may keep it (and set its version) rather than copy it.

@@ -52,6 +52,14 @@ export function createMemoryJobStore(): JobStore {
       const j = jobs.get(id);
       return j && copy(j);
     },
+    async versions(ids) {
+      const out = new Map<string, number>();
+      for (const id of ids) {
+        const j = jobs.get(id);
+        if (j) out.set(id, j.version);
+      }
+      return out;
+    },
     async write(next, expectedVersion) {
       const current = jobs.get(next.id);
       if (!current || current.version !== expectedVersion) return { ok: false, current: current && copy(current) };

@@ -19,7 +19,7 @@ import { isFinal, userKeyOf, utcDay } from '../core/job.js';
 import type { Admission, AdmissionLimit, InstanceLease, JobStore, Usage, WriteResult } from '../core/job-store.js';
 import type { RedisClient } from './redis-connection.js';
 import { luaScript } from './redis-connection.js';
-import { ADMIT, CLAIM, CLAIM_EVENT, LEASES_ON_HOST, PURGE, PUT_LEASE, RECENT, USAGE, WRITE } from './redis-scripts.js';
+import { ADMIT, CLAIM, CLAIM_EVENT, LEASES_ON_HOST, PURGE, PUT_LEASE, RECENT, USAGE, VERSIONS, WRITE } from './redis-scripts.js';
 
 /** Jobs per person that `recent` can list. */
 export const RECENT_CAP = 100;
@@ -39,6 +39,9 @@ const usageScript = luaScript(USAGE);
 const putLeaseScript = luaScript(PUT_LEASE);
 const leasesScript = luaScript(LEASES_ON_HOST);
 const claimEventScript = luaScript(CLAIM_EVENT);
+const versionsScript = luaScript(VERSIONS);
+/** Ids per versions() call. */
+const VERSIONS_BATCH = 500;
 
 export interface RedisJobStoreOptions {
   /** Put before every key, e.g. `seedance:`. */
@@ -116,6 +119,18 @@ export function createRedisJobStore(client: RedisClient, opts: RedisJobStoreOpti
     async get(id) {
       const [body, version, owner] = await client.hmGet(`${P}job:${id}`, ['body', 'version', 'owner']);
       return body === null || body === undefined ? undefined : fromReply(body, version, owner);
+    },
+
+    async versions(ids) {
+      const out = new Map<string, number>();
+      for (let i = 0; i < ids.length; i += VERSIONS_BATCH) {
+        const batch = ids.slice(i, i + VERSIONS_BATCH);
+        const reply = asArray(await versionsScript(client, [], [P, ...batch]));
+        batch.forEach((id, n) => {
+          if (reply[n]) out.set(id, Number(reply[n]));
+        });
+      }
+      return out;
     },
 
     async write(next, expectedVersion): Promise<WriteResult> {

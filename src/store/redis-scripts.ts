@@ -274,3 +274,10 @@ if seen and tonumber(seen) > tonumber(ARGV[1]) then return 0 end
 if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) else redis.call('DEL', KEYS[1]) end
 return 1
 `;
+
+/** ARGV: prefix, ids…. Each job's version, or '' for one that isn't stored. */
+export const VERSIONS = `
+local out = {}
+for i = 2, #ARGV do out[i - 1] = redis.call('HGET', ARGV[1] .. 'job:' .. ARGV[i], 'version') or '' end
+return out
+`;

@@ -122,6 +122,8 @@ const SCHEMA = [
   'CREATE INDEX IF NOT EXISTS sd_events_expiry ON sd_events(expires_at)',
 ];
 
+/** Ids per versions() statement. */
+const VERSIONS_BATCH = 500;
 /** Claims between sweeps of expired event keys. */
 const EVENT_SWEEP_EVERY = 500;
 
@@ -307,6 +309,15 @@ export async function createSqliteJobStore(sql: SqlRunner): Promise<JobStore> {
     usage,
 
     get,
+
+    async versions(ids) {
+      const out = new Map<string, number>();
+      for (let i = 0; i < ids.length; i += VERSIONS_BATCH) {
+        const rows = await query('SELECT id, version FROM sd_jobs WHERE id IN (SELECT value FROM json_each(?))', JSON.stringify(ids.slice(i, i + VERSIONS_BATCH)));
+        for (const r of rows) out.set(String(r.id), Number(r.version));
+      }
+      return out;
+    },
 
     write(next, expectedVersion): Promise<WriteResult> {
       return new Promise((resolve, reject) => {

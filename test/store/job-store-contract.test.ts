@@ -341,6 +341,24 @@ describe.each(implementations)('job store contract: %s', (_name, open) => {
     });
   });
 
+  describe('versions', () => {
+    it('answers the stored version of each known id, moved by writes and claims, in batches past 500', async () => {
+      const a = await put(job({ owner: 'me' }));
+      const b = await put(job({ owner: 'lapsed', status: 'running' }));
+      await setStatus(a.id, 'submitting');
+      await setStatus(a.id, 'running');
+      await store.putLease({ instance: 'lapsed', expiresAt: T0 });
+      expect((await store.claimOrphans({ surfaces: ['discord'], self: 'me', now: T0 + HOUR, deadOwners: [], limit: 10 })).map((j) => j.id)).toEqual([b.id]);
+      const ghosts = Array.from({ length: 600 }, (_, n) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`);
+      const got = await store.versions([...ghosts.slice(0, 550), a.id, ...ghosts.slice(550), b.id]);
+      expect([...got].sort()).toEqual([
+        [a.id, 3],
+        [b.id, 2],
+      ].sort());
+      expect(await store.versions([])).toEqual(new Map());
+    });
+  });
+
   describe('claimOrphans', () => {
     const now = T0 + HOUR;
     const q = (over: Partial<Parameters<JobStore['claimOrphans']>[0]> = {}) => ({ surfaces: ['discord'], self: 'me', now, deadOwners: [] as string[], limit: 100, ...over });

@@ -73,6 +73,16 @@ export const filesMethods: Record<string, Handler> = {
     return { files: stored.map((f) => world.fileObject(f)) };
   },
 
+  // A bot deletes its own uploads (a workspace admin's user token could delete any; the stand-in has none): the file
+  // is gone and so is the message that shared it.
+  'files.delete': (args, world) => {
+    const id = requireStr(args, 'file', 'file_not_found');
+    if (world.userFiles.has(id)) throw new SlackApiError('cant_delete_file');
+    if (!world.files.delete(id)) throw new SlackApiError('file_not_found');
+    for (const m of world.messages) if (m.files.some((f) => f.id === id)) m.deleted = true;
+    return {};
+  },
+
   'files.info': (args, world) => {
     const f = world.file(str(args, 'file') ?? '');
     if (f === undefined) throw new SlackApiError('file_not_found');

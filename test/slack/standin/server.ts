@@ -25,6 +25,7 @@ const REQUIRED_SCOPES: Record<string, string[]> = {
   'chat.delete': ['chat:write'],
   'files.getUploadURLExternal': ['files:write'],
   'files.completeUploadExternal': ['files:write'],
+  'files.delete': ['files:write'],
   'files.info': ['files:read'],
   'users.info': ['users:read'],
   'conversations.info': ['channels:read', 'groups:read', 'im:read', 'mpim:read'],

@@ -88,6 +88,23 @@ describe('Slack Web API stand-in over raw HTTP', () => {
     expect((await api('files.info', { file: url.body.file_id })).body).toMatchObject({ ok: true, file: { name: 'a.mp4', mimetype: 'video/mp4' } });
   });
 
+  it('deletes files the bot uploaded, with the message that shared them, and no user file', async () => {
+    const url = await api('files.getUploadURLExternal', { filename: 'v.mp4', length: 4 });
+    await fetch(url.body.upload_url as string, { method: 'POST', body: Buffer.from('abcd') });
+    const thread = (await api('chat.postMessage', { channel: 'C0GENERAL', text: 'progress' })).body.ts as string;
+    await api('files.completeUploadExternal', { files: [{ id: url.body.file_id }], channel_id: 'C0GENERAL', thread_ts: thread, initial_comment: 'here' });
+    const shared = s.messages.find((m) => m.files.some((f) => f.id === url.body.file_id))!;
+    const theirs = s.addUserFile({ name: 'photo.png', mimetype: 'image/png', data: Buffer.from('png') });
+    expect((await api('files.delete', { file: theirs.id })).body.error).toBe('cant_delete_file');
+    expect((await api('files.delete', { file: 'F0NOPE' })).body.error).toBe('file_not_found');
+    expect((await api('files.delete', { file: url.body.file_id })).body).toMatchObject({ ok: true });
+    expect(shared.deleted).toBe(true);
+    expect(s.files.has(url.body.file_id as string)).toBe(false);
+    expect((await api('files.info', { file: url.body.file_id })).body.error).toBe('file_not_found');
+    expect((await api('files.delete', { file: url.body.file_id })).body.error).toBe('file_not_found');
+    expect(s.messages.find((m) => m.ts === thread)?.deleted).toBe(false);
+  });
+
   it('delays calls, consumes counted faults in order, and waitFor explains timeouts', async () => {
     s.addFault({ method: 'auth.test', delayMs: 150 });
     const t0 = Date.now();

@@ -14,6 +14,7 @@ import type { ChaosFn, FaultSpec, PublishedHomeView, RecordedCall, SlackFileObje
 export type * from './types.js';
 export type * from './socket-mode.js';
 export { DEFAULT_SCOPES } from './state.js';
+export { SLACK_RETRY_DELAYS_MS } from './socket-mode.js';
 
 export interface SlackStandin {
   /** http://127.0.0.1:PORT (no trailing slash); the Web API lives under `${url}/api/`. */
@@ -67,8 +68,8 @@ export interface SlackStandin {
   archiveChannel(id: string): void;
   /** Socket Mode: connections, envelopes sent to the app and its acks. */
   socket: SocketModeStandin;
-  /** Resolves once a Socket Mode connection is open (default timeout 5000 ms). */
-  waitForSocket(timeoutMs?: number): Promise<void>;
+  /** Resolves once a Socket Mode connection (or `count` of them at once) is open (default timeout 5000 ms). */
+  waitForSocket(timeoutMs?: number, count?: number): Promise<void>;
   /** Polls fn every 20 ms until it returns a truthy value (default timeout 3000 ms). */
   waitFor<T>(fn: () => T | undefined | false, timeoutMs?: number): Promise<T>;
   /** Visible (non-ephemeral, non-deleted) messages of a channel, optionally of one thread (parent included). */
@@ -103,7 +104,7 @@ export async function startSlackStandin(opts: SlackStandinOptions = {}): Promise
   });
   const { port } = server.address() as AddressInfo;
   world.url = `http://127.0.0.1:${port}`;
-  const socketMode = new SocketModeServer(world, { pingIntervalMs: opts.socketPingIntervalMs ?? 10_000, ackTimeoutMs: opts.socketAckTimeoutMs ?? 3000 });
+  const socketMode = new SocketModeServer(world, { pingIntervalMs: opts.socketPingIntervalMs ?? 10_000, ackTimeoutMs: opts.socketAckTimeoutMs ?? 3000, ...(opts.socketRetryDelaysMs ? { retryDelaysMs: opts.socketRetryDelaysMs } : {}) });
   server.on('upgrade', (req, socket, head) => socketMode.handleUpgrade(req, socket, head));
   let closed = false;
 
@@ -132,7 +133,7 @@ export async function startSlackStandin(opts: SlackStandinOptions = {}): Promise
     userFiles: world.userFiles,
     scopes: world.scopes,
     socket: socketMode.api,
-    waitForSocket: (timeoutMs) => socketMode.api.waitForConnection(timeoutMs),
+    waitForSocket: (timeoutMs, count = 1) => socketMode.api.waitForConnections(count, timeoutMs),
 
     addUserFile(p) {
       const f: StandinFile = {

@@ -2,6 +2,12 @@
 // Slack's protocol to @slack/socket-mode 2.x: `hello` on connect, envelopes out, `{envelope_id, payload}` acks in,
 // WebSocket ping frames both ways (the client pings every clientPingTimeout/3 and drops the link without pongs,
 // which `ws` answers automatically; once pinged by the server it expects another ping within serverPingTimeout).
+// Several connections may be open for one app (one per instance of it): as Slack does, each envelope goes to one of
+// them (here in turn, or the one a test names), and an events_api envelope left unacked is delivered again
+// (retry_attempt 1, 2, 3 with retry_reason 'timeout', the same payload and event_id, a new envelope_id), maybe on
+// another connection. Slack retries at once, after 1 and after 5 minutes (SLACK_RETRY_DELAYS_MS); the stand-in
+// retries only when asked (socketRetryDelaysMs, or retryDelaysMs per send). Slash commands and interactions are
+// never retried.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -9,20 +15,12 @@ import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
 import type { Handler } from './api-chat.js';
 import * as payloads from './slack-payloads.js';
-import type {
-  AppHomeOpenedInput,
-  BlockActionInput,
-  EventCallbackOptions,
-  MessageEventInput,
-  PayloadContext,
-  ShortcutMessage,
-  SlashCommandInput,
-  ViewBlockActionInput,
-  ViewSubmissionInput,
-} from './slack-payloads.js';
+import type { PayloadContext } from './slack-payloads.js';
+import type { EnvelopeType, SocketAck, SocketEnvelope, SocketModeStandin, SocketSendOptions, SocketSendResult } from './socket-mode-types.js';
 import type { SlackWorld } from './state.js';
 
-export type EnvelopeType = 'events_api' | 'slash_commands' | 'interactive';
+export type * from './socket-mode-types.js';
+export { SLACK_RETRY_DELAYS_MS } from './socket-mode-types.js';
 
 /** Methods that take the app-level (xapp-) token instead of the bot token. */
 export const APP_TOKEN_METHODS = new Set(['apps.connections.open']);
@@ -35,114 +33,41 @@ export const socketMethods: Record<string, Handler> = {
   },
 };
 
-export interface SocketEnvelope {
-  envelopeId: string;
-  type: EnvelopeType;
-  payload: Record<string, unknown>;
-  acceptsResponsePayload: boolean;
-  retryAttempt: number;
-  retryReason: string;
-  /** Which connection (1-based, in opening order) it went to. */
-  connection: number;
-  sentAt: number;
-}
-
-export interface SocketAck {
-  envelopeId: string;
-  /** The envelope's type; undefined when the id matched no envelope sent. */
-  type?: EnvelopeType;
-  /** The ack's `payload` ({} for a bare ack(); {response_action, errors} etc. for a view submission). */
-  payload: unknown;
-  /** The whole message as the client sent it. */
-  raw: unknown;
-  at: number;
-  /** Milliseconds between sending the envelope and this ack. */
-  latencyMs?: number;
-}
-
-export interface SocketSendOptions {
-  /** Default: true for slash_commands and view_submission / block_suggestion payloads, else false (as Slack sends). */
-  acceptsResponsePayload?: boolean;
-  /** Default 0 / ''. */
-  retryAttempt?: number;
-  retryReason?: string;
-  envelopeId?: string;
-  /** Default: the stand-in's socketAckTimeoutMs (3000). */
-  ackTimeoutMs?: number;
-}
-
-export interface SocketSendResult {
-  envelopeId: string;
-  /** The ack's payload. */
-  ack: unknown;
-  latencyMs: number;
-}
-
-export interface SocketModeStandin {
-  /** The token apps.connections.open accepts. */
-  readonly appToken: string;
-  /** At least one connection is open (and was sent `hello`). */
-  readonly connected: boolean;
-  /** Connections open now. */
-  readonly connections: number;
-  /** Connections ever opened. */
-  readonly connectionsOpened: number;
-  /** Ping frames received from clients (each answered with a pong). */
-  readonly pingsReceived: number;
-  /** Pong frames received in answer to the server's pings. */
-  readonly pongsReceived: number;
-  /** Every envelope sent, in order. */
-  envelopes: SocketEnvelope[];
-  /** Every ack received, in order (duplicates included). */
-  acks: SocketAck[];
-  /** Client messages that were not acks (unparseable, no envelope_id). */
-  unexpected: unknown[];
-  /**
-   * Sends an envelope on the newest open connection; resolves when the client acks it,
-   * rejects when there is no connection or no ack within the timeout.
-   */
-  send(type: EnvelopeType, payload: Record<string, unknown>, opts?: SocketSendOptions): Promise<SocketSendResult>;
-  /** An events_api envelope: `event` wrapped in an event_callback body. */
-  event(event: Record<string, unknown>, opts?: EventCallbackOptions & SocketSendOptions): Promise<SocketSendResult>;
-  /** A slash_commands envelope; response_url points at the stand-in's /hooks/response/…. */
-  command(p: SlashCommandInput, opts?: SocketSendOptions): Promise<SocketSendResult>;
-  /** An interactive envelope (shortcut, view_submission, block_actions…). */
-  interactive(payload: Record<string, unknown>, opts?: SocketSendOptions): Promise<SocketSendResult>;
-  globalShortcut(p: { callbackId: string; userId?: string }): Record<string, unknown>;
-  messageShortcut(p: { callbackId: string; userId?: string; channelId?: string; message: ShortcutMessage }): Record<string, unknown>;
-  viewSubmission(p: ViewSubmissionInput): Record<string, unknown>;
-  blockAction(p: BlockActionInput): Record<string, unknown>;
-  viewBlockAction(p: ViewBlockActionInput): Record<string, unknown>;
-  appMention(p: MessageEventInput): Record<string, unknown>;
-  message(p: MessageEventInput & { subtype?: string }): Record<string, unknown>;
-  appHomeOpened(p?: AppHomeOpenedInput): Record<string, unknown>;
-  /** Resolves once a connection is open (default timeout 5000 ms). */
-  waitForConnection(timeoutMs?: number): Promise<void>;
-  /** Sends `{type:'disconnect', reason}` on every open connection, as Slack does before rotating one; the client closes and reconnects. */
-  disconnect(reason?: 'refresh_requested' | 'warning' | 'link_disabled'): void;
-  /** Drops every connection without a close frame (a lost network). */
-  dropConnections(): void;
-}
-
 interface Connection {
   n: number;
   ws: WebSocket;
   ping: NodeJS.Timeout;
 }
 
-interface Pending {
-  envelope: SocketEnvelope;
+/** One send: its deliveries so far, and how it ends. */
+interface Sending {
+  type: EnvelopeType;
+  payload: Record<string, unknown>;
+  opts: SocketSendOptions;
+  accepts: boolean;
+  timeoutMs: number;
+  retryDelays: readonly number[];
+  deliveries: SocketEnvelope[];
+  /** Deliveries tried, including those that found no connection open. */
+  attempts: number;
   resolve: (r: SocketSendResult) => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
+  /** The ack timeout of the delivery waiting now, or the delay before the next retry. */
+  timer?: NodeJS.Timeout;
+  done: boolean;
 }
 
 export class SocketModeServer {
   readonly api: SocketModeStandin;
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   private readonly open: Connection[] = [];
-  private readonly pending = new Map<string, Pending>();
+  /** Sends by the envelope_id of their delivery waiting for its ack. */
+  private readonly pending = new Map<string, Sending>();
+  /** Every send not settled yet (some between deliveries). */
+  private readonly sending = new Set<Sending>();
   private readonly waiters = new Set<() => void>();
+  /** Round-robin position over the open connections. */
+  private turn = 0;
   private opened = 0;
   private pings = 0;
   private pongs = 0;
@@ -150,7 +75,7 @@ export class SocketModeServer {
 
   constructor(
     private readonly world: SlackWorld,
-    private readonly opts: { pingIntervalMs: number; ackTimeoutMs: number },
+    private readonly opts: { pingIntervalMs: number; ackTimeoutMs: number; retryDelaysMs?: readonly number[] },
   ) {
     const envelopes: SocketEnvelope[] = [];
     const acks: SocketAck[] = [];
@@ -158,7 +83,7 @@ export class SocketModeServer {
     const ctx: PayloadContext = { teamId: world.teamId, teamDomain: 'standin', apiAppId: world.appId, botUserId: world.botUserId, responseUrlBase: world.url, now: Date.now };
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
-    const send = (type: EnvelopeType, payload: Record<string, unknown>, o: SocketSendOptions = {}) => self.send(envelopes, type, payload, o);
+    const send = (type: EnvelopeType, payload: Record<string, unknown>, o: SocketSendOptions = {}) => self.send(type, payload, o);
     this.api = {
       appToken: world.appToken,
       get connected() {
@@ -166,6 +91,9 @@ export class SocketModeServer {
       },
       get connections() {
         return self.open.length;
+      },
+      get openConnections() {
+        return self.open.map((c) => c.n);
       },
       get connectionsOpened() {
         return self.opened;
@@ -191,7 +119,8 @@ export class SocketModeServer {
       appMention: (s) => payloads.appMention(ctx, s),
       message: (s) => payloads.messageEvent(ctx, s),
       appHomeOpened: (s = {}) => payloads.appHomeOpened(ctx, s),
-      waitForConnection: (timeoutMs = 5000) => self.waitForConnection(timeoutMs),
+      waitForConnection: (timeoutMs = 5000) => self.waitForConnections(1, timeoutMs),
+      waitForConnections: (count, timeoutMs = 5000) => self.waitForConnections(count, timeoutMs),
       disconnect(reason = 'refresh_requested') {
         const msg = JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'standin' } });
         for (const c of self.open) c.ws.send(msg);
@@ -227,7 +156,7 @@ export class SocketModeServer {
     this.open.push(conn);
     ws.on('ping', () => void (this.pings += 1));
     ws.on('pong', () => void (this.pongs += 1));
-    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('message', (data, isBinary) => this.onMessage(conn.n, data, isBinary));
     ws.on('error', () => undefined);
     ws.on('close', () => {
       clearInterval(conn.ping);
@@ -245,7 +174,7 @@ export class SocketModeServer {
     for (const w of [...this.waiters]) w();
   }
 
-  private onMessage(data: RawData, isBinary: boolean): void {
+  private onMessage(connection: number, data: RawData, isBinary: boolean): void {
     const text = isBinary ? undefined : Buffer.isBuffer(data) ? data.toString() : Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data).toString();
     let msg: unknown;
     try {
@@ -261,68 +190,122 @@ export class SocketModeServer {
     const now = Date.now();
     const sent = this.api.envelopes.find((e) => e.envelopeId === envelopeId);
     const payload = (msg as { payload?: unknown }).payload;
-    this.api.acks.push({ envelopeId, ...(sent ? { type: sent.type, latencyMs: now - sent.sentAt } : {}), payload, raw: msg, at: now });
-    const p = this.pending.get(envelopeId);
-    if (p === undefined) return;
-    this.pending.delete(envelopeId);
-    clearTimeout(p.timer);
-    p.resolve({ envelopeId, ack: payload, latencyMs: now - p.envelope.sentAt });
+    const s = this.pending.get(envelopeId);
+    const index = s?.deliveries.findIndex((d) => d.envelopeId === envelopeId) ?? -1;
+    const delivery = s?.deliveries[index];
+    const lost = s !== undefined && index < (s.opts.loseAcks ?? 0);
+    // An ack for a delivery that is no longer waiting (it timed out, or its send was answered) is late, unless
+    // it repeats an ack that counted.
+    const late = sent !== undefined && s === undefined && !this.api.acks.some((a) => a.envelopeId === envelopeId && a.ignored === undefined);
+    const ignored = lost ? 'lost' : late ? 'late' : undefined;
+    this.api.acks.push({ envelopeId, ...(sent ? { type: sent.type, latencyMs: now - sent.sentAt } : {}), payload, raw: msg, at: now, connection, ...(ignored ? { ignored } : {}) });
+    if (s === undefined || delivery === undefined || lost) return;
+    this.settle(s);
+    s.resolve({ envelopeId, ack: payload, latencyMs: now - delivery.sentAt, connection: delivery.connection, retryAttempt: delivery.retryAttempt, deliveries: [...s.deliveries] });
   }
 
-  private send(envelopes: SocketEnvelope[], type: EnvelopeType, payload: Record<string, unknown>, o: SocketSendOptions): Promise<SocketSendResult> {
-    const conn = this.open.at(-1);
-    if (conn === undefined) return Promise.reject(new Error(`slack stand-in: no Socket Mode connection to send a ${type} envelope on`));
+  private send(type: EnvelopeType, payload: Record<string, unknown>, o: SocketSendOptions): Promise<SocketSendResult> {
     const accepts = o.acceptsResponsePayload ?? (type === 'slash_commands' || (type === 'interactive' && (payload.type === 'view_submission' || payload.type === 'block_suggestion')));
-    const envelope: SocketEnvelope = {
-      envelopeId: o.envelopeId ?? randomUUID(),
-      type,
-      payload,
-      acceptsResponsePayload: accepts,
-      retryAttempt: o.retryAttempt ?? 0,
-      retryReason: o.retryReason ?? '',
-      connection: conn.n,
-      sentAt: Date.now(),
-    };
-    envelopes.push(envelope);
-    const timeoutMs = o.ackTimeoutMs ?? this.opts.ackTimeoutMs;
+    const retryDelays = type === 'events_api' ? (o.retryDelaysMs ?? this.opts.retryDelaysMs ?? []) : [];
     return new Promise<SocketSendResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(envelope.envelopeId);
-        reject(new Error(`slack stand-in: no ack for ${type} envelope ${envelope.envelopeId} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(envelope.envelopeId, { envelope, resolve, reject, timer });
-      conn.ws.send(
-        JSON.stringify({
-          envelope_id: envelope.envelopeId,
-          type,
-          payload,
-          accepts_response_payload: accepts,
-          retry_attempt: envelope.retryAttempt,
-          retry_reason: envelope.retryReason,
-        }),
-        (err) => {
-          if (err === undefined || err === null) return;
-          clearTimeout(timer);
-          this.pending.delete(envelope.envelopeId);
-          reject(err);
-        },
-      );
+      const s: Sending = { type, payload, opts: o, accepts, timeoutMs: o.ackTimeoutMs ?? this.opts.ackTimeoutMs, retryDelays, deliveries: [], attempts: 0, resolve, reject, done: false };
+      this.sending.add(s);
+      this.deliver(s);
     });
   }
 
-  private waitForConnection(timeoutMs: number): Promise<void> {
-    if (this.open.length > 0) return Promise.resolve();
+  /** The connection for the next delivery of `s`: the one named for it, else the next open one in turn. */
+  private connectionFor(s: Sending): Connection | undefined | Error {
+    const named = typeof s.opts.connection === 'number' ? [s.opts.connection] : (s.opts.connection ?? []);
+    const n = named[s.attempts];
+    if (n !== undefined) return this.open.find((c) => c.n === n) ?? new Error(`slack stand-in: Socket Mode connection ${n} is not open (open: ${this.open.map((c) => c.n).join(', ') || 'none'})`);
+    if (this.open.length === 0) return undefined;
+    const conn = this.open[this.turn % this.open.length];
+    this.turn += 1;
+    return conn;
+  }
+
+  /** One delivery of `s` (the first, or a retry). */
+  private deliver(s: Sending): void {
+    if (s.done) return;
+    const conn = this.connectionFor(s);
+    const attempt = s.attempts++;
+    if (conn instanceof Error) return this.fail(s, conn);
+    if (conn === undefined) {
+      // Nobody to deliver to: as unacked, so Slack tries again later, while it has retries left.
+      if (attempt < s.retryDelays.length) return this.retryLater(s, attempt);
+      return this.fail(s, new Error(`slack stand-in: no Socket Mode connection to send a ${s.type} envelope on`));
+    }
+    const envelope: SocketEnvelope = {
+      envelopeId: (attempt === 0 ? s.opts.envelopeId : undefined) ?? randomUUID(),
+      type: s.type,
+      payload: s.payload,
+      acceptsResponsePayload: s.accepts,
+      retryAttempt: (s.opts.retryAttempt ?? 0) + attempt,
+      retryReason: attempt === 0 ? (s.opts.retryReason ?? '') : 'timeout',
+      connection: conn.n,
+      sentAt: Date.now(),
+    };
+    s.deliveries.push(envelope);
+    this.api.envelopes.push(envelope);
+    this.pending.set(envelope.envelopeId, s);
+    s.timer = setTimeout(() => {
+      this.pending.delete(envelope.envelopeId);
+      if (attempt < s.retryDelays.length) return this.retryLater(s, attempt);
+      const retried = attempt > 0 ? ` (nor for its ${attempt} ${attempt === 1 ? 'retry' : 'retries'})` : '';
+      this.fail(s, new Error(`slack stand-in: no ack for ${s.type} envelope ${s.deliveries[0]!.envelopeId} within ${s.timeoutMs} ms${retried}`));
+    }, s.timeoutMs);
+    conn.ws.send(
+      JSON.stringify({
+        envelope_id: envelope.envelopeId,
+        type: s.type,
+        payload: s.payload,
+        accepts_response_payload: s.accepts,
+        retry_attempt: envelope.retryAttempt,
+        retry_reason: envelope.retryReason,
+      }),
+      (err) => {
+        if (err === undefined || err === null || s.done || !this.pending.has(envelope.envelopeId)) return;
+        // The link broke under the send: unacked at once.
+        clearTimeout(s.timer);
+        this.pending.delete(envelope.envelopeId);
+        if (attempt < s.retryDelays.length) this.retryLater(s, attempt);
+        else this.fail(s, err);
+      },
+    );
+  }
+
+  /** Attempt `attempt` went unacked: the next one after its delay. */
+  private retryLater(s: Sending, attempt: number): void {
+    s.timer = setTimeout(() => this.deliver(s), s.retryDelays[attempt] ?? 0);
+  }
+
+  private settle(s: Sending): void {
+    s.done = true;
+    clearTimeout(s.timer);
+    this.sending.delete(s);
+    for (const d of s.deliveries) this.pending.delete(d.envelopeId);
+  }
+
+  private fail(s: Sending, err: Error): void {
+    this.settle(s);
+    s.reject(err);
+  }
+
+  private waitForConnections(count: number, timeoutMs: number): Promise<void> {
+    if (this.open.length >= count) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const done = () => {
+      const check = () => {
+        if (this.open.length < count) return;
         clearTimeout(timer);
-        this.waiters.delete(done);
+        this.waiters.delete(check);
         resolve();
       };
       const timer = setTimeout(() => {
-        this.waiters.delete(done);
-        reject(new Error(`slack stand-in: no Socket Mode connection within ${timeoutMs} ms (${this.opened} opened so far)`));
+        this.waiters.delete(check);
+        reject(new Error(`slack stand-in: fewer than ${count} Socket Mode connection(s) open within ${timeoutMs} ms (${this.open.length} open, ${this.opened} opened so far)`));
       }, timeoutMs);
-      this.waiters.add(done);
+      this.waiters.add(check);
     });
   }
 
@@ -334,10 +317,7 @@ export class SocketModeServer {
       c.ws.terminate();
     }
     this.open.length = 0;
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new Error('slack stand-in closed'));
-    }
+    for (const s of [...this.sending]) this.fail(s, new Error('slack stand-in closed'));
     this.pending.clear();
     this.wss.close();
   }

@@ -11,8 +11,13 @@ export interface SlackStandinOptions {
   appId?: string;
   /** How often the Socket Mode server pings each connection (WebSocket ping frames); default 10000 ms. */
   socketPingIntervalMs?: number;
-  /** How long socket.send waits for the client's ack; default 3000 ms (Slack's limit). */
+  /** How long socket.send waits for the client's ack (of each delivery); default 3000 ms (Slack's limit). */
   socketAckTimeoutMs?: number;
+  /**
+   * Delays before each retry of an events_api envelope left unacked (SLACK_RETRY_DELAYS_MS is Slack's schedule);
+   * default none: a send fails at its first ack timeout.
+   */
+  socketRetryDelaysMs?: readonly number[];
   /** Default 'T0000TEST'. */
   teamId?: string;
   /** Default 'U0BOT0001'. */
