@@ -130,6 +130,8 @@ export async function createApp(
     logger: opts.logger,
     ...(videoTools ? { videoTools } : {}),
     ...(opts.metrics ? { metrics: opts.metrics.core } : {}),
+    // Instances on one Redis each have their own DATA_DIR: last frames are copied there too (not into SQLite).
+    ...(/^rediss?:\/\//.test(config.STORE_URL ?? '') ? { sharedFrames: kv } : {}),
     config: {
       maxPerUser: config.MAX_JOBS_PER_USER,
       maxQueuedPerUser: config.MAX_QUEUED_PER_USER,

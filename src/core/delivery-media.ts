@@ -3,7 +3,8 @@
  * a copy of an over-limit video that fits the conversation's upload limit, and
  * the last frame of a delivered video, kept for "Extend". Without tools, neither
  * happens: over-limit videos go as links. Neither ever fails a delivery: a copy
- * that can't be made means a link, a frame that can't be grabbed is only logged.
+ * that can't be made means a link, a frame that can't be grabbed (or copied to a
+ * shared store) is only logged.
  */
 import { stat } from 'node:fs/promises';
 import type { JobFiles } from './job-files.js';
@@ -52,9 +53,9 @@ export function createDeliveryMedia(d: {
     },
 
     /**
-     * Starts grabbing the last frame of `video` into `frames/<jobId>.jpg`. Returns once the video is
-     * held for it (a link, so the job's clean-up can delete its files at once); the grab itself runs
-     * in the background, waiting for an encode slot.
+     * Starts grabbing the last frame of `video` into `frames/<jobId>.jpg` (then copied to a shared
+     * store, if any). Returns once the video is held for it (a link, so the job's clean-up can delete
+     * its files at once); the grab itself runs in the background, waiting for an encode slot.
      */
     async keepLastFrame(jobId: string, video: string): Promise<void> {
       if (!tools || !d.keepFrames) return;
@@ -66,13 +67,11 @@ export function createDeliveryMedia(d: {
         return;
       }
       const grab: Promise<void> = tools
-        .lastFrame(held, d.files.framePath(jobId))
-        .then(
-          () => undefined,
-          (err: unknown) => {
-            if (!(err instanceof VideoToolsStoppedError)) d.logger.warn({ jobId, err }, 'could not keep the last frame of the video');
-          },
-        )
+        .lastFrame(held, d.files.frames.path(jobId))
+        .then(() => d.files.frames.written(jobId))
+        .catch((err: unknown) => {
+          if (!(err instanceof VideoToolsStoppedError)) d.logger.warn({ jobId, err }, 'could not keep the last frame of the video');
+        })
         .finally(() => {
           if (grabbing.get(jobId) === grab) grabbing.delete(jobId);
           return d.files.dropFrameSource(held).catch(() => undefined);

@@ -5,11 +5,14 @@
  * when the job ends, however it ends; files left by a crash are swept at start.
  * `videos/` has a size cap: when it is reached, downloads wait (and say so in
  * the log) until deliveries free space. The last frame of a delivered video is
- * kept in `frames/` for FRAME_RETENTION_DAYS, past the job's end.
+ * kept in `frames/` for FRAME_RETENTION_DAYS, past the job's end (and, where the
+ * store is shared, a copy in the store: frame-store.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SharedFrameCopies } from './frame-store.js';
+import { createFrameStore } from './frame-store.js';
 import { toDataUri } from './image-probe.js';
 import type { JobRecord } from './job.js';
 import type { Logger } from './logger.js';
@@ -40,11 +43,14 @@ export function createJobFiles(o: {
   logger: Logger;
   /** How long a delivered video's last frame is kept (FRAME_RETENTION_DAYS). */
   frameRetentionMs?: number;
+  /** Where last frames are copied when instances share the store (each has its own DATA_DIR). */
+  sharedFrames?: SharedFrameCopies;
 }) {
   const imagesDir = join(o.workDir, 'images');
   const videosDir = join(o.workDir, 'videos');
   const framesDir = join(o.workDir, 'frames');
   const frameRetentionMs = o.frameRetentionMs ?? DEFAULT_FRAME_RETENTION_MS;
+  const frames = createFrameStore({ framesDir, retentionMs: frameRetentionMs, logger: o.logger, ...(o.sharedFrames ? { copies: o.sharedFrames } : {}) });
   /** Bytes in videos/, as far as this process knows (scanned at start, then counted). */
   let videoBytes = 0;
   const sizes = new Map<string, number>();
@@ -84,17 +90,11 @@ export function createJobFiles(o: {
     /** Where a copy of `source` re-encoded to fit `maxBytes` goes: one name per limit, so a retry reuses it. */
     fittedPath: (source: string, maxBytes: number) => `${source}.fit-${maxBytes}.mp4`,
 
-    /** Where the last frame of a job's video is kept (JPEG). */
-    framePath: (jobId: string) => join(framesDir, `${jobId}.jpg`),
+    /** The last frames of delivered videos (here, and in the store where it is shared). */
+    frames,
 
     /** The last frame of a job's delivered video, if one was kept and is within FRAME_RETENTION_DAYS. */
-    async frame(jobId: string): Promise<Uint8Array | undefined> {
-      if (!JOB_ID.test(jobId)) return undefined;
-      const path = join(framesDir, `${jobId}.jpg`);
-      const st = await stat(path).catch(() => undefined);
-      if (!st?.isFile() || ageOf(st) > frameRetentionMs) return undefined;
-      return readFile(path).catch(() => undefined);
-    },
+    frame: (jobId: string): Promise<Uint8Array | undefined> => frames.get(jobId),
 
     /**
      * Keeps the job's video readable for a frame grab after the job's files are deleted: a hard
@@ -125,7 +125,9 @@ export function createJobFiles(o: {
     async imageForProvider(image: PreparedImage): Promise<string> {
       if (image.url) return image.url;
       if (!image.file) throw new Error('the image has neither a URL nor a file');
-      const bytes = await readFile(join(o.workDir, image.file));
+      // A kept frame may be only in the shared store (this instance took the job over).
+      const bytes = KEPT_IMAGE.test(image.file) ? await frames.get(image.file.slice('frames/'.length, -'.jpg'.length), { strict: true }) : await readFile(join(o.workDir, image.file));
+      if (!bytes) throw new Error(`the kept frame ${image.file} is gone`);
       return toDataUri(bytes, { mime: image.mime ?? 'application/octet-stream' });
     },
 

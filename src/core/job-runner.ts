@@ -89,7 +89,7 @@ export function createJobRunner(deps: JobServiceDeps) {
 
   const renderTimes = createRenderTimes({ store, catalogue: deps.catalogue, logger: log });
   const frameRetentionMs = config.frameRetentionMs ?? DEFAULT_FRAME_RETENTION_MS;
-  const files = createJobFiles({ workDir: config.workDir, videosCapBytes: config.videosCapBytes, logger: log, frameRetentionMs });
+  const files = createJobFiles({ workDir: config.workDir, videosCapBytes: config.videosCapBytes, logger: log, frameRetentionMs, ...(deps.sharedFrames ? { sharedFrames: deps.sharedFrames } : {}) });
   const media = createDeliveryMedia({ ...(deps.videoTools ? { tools: deps.videoTools } : {}), files, logger: log, keepFrames: frameRetentionMs > 0 });
   /** When old frames were last swept (they are kept past their job, so the start-up sweep isn't enough). */
   let framesSweptAt = clock.now();

@@ -15,6 +15,7 @@ import type { Clock } from './clock.js';
 import type { CoreMetrics, JobCounts } from './core-metrics.js';
 import { UserFacingError } from './errors.js';
 import type { PollPolicy } from './eta.js';
+import type { SharedFrameCopies } from './frame-store.js';
 import type { InstanceIdentity } from './instance.js';
 import type { JobRecord } from './job.js';
 import { isFinal, utcDay } from './job.js';
@@ -73,6 +74,8 @@ export interface JobServiceDeps {
   videoTools?: VideoTools;
   /** Where the core records jobs, provider requests and deliveries; records nothing by default. */
   metrics?: CoreMetrics;
+  /** A store every instance reaches (Redis), for copies of last frames; none on one host. */
+  sharedFrames?: SharedFrameCopies;
 }
 
 /** Posts the first message of a job; returns its reference (and the conversation, if the surface chose one). */

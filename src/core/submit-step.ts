@@ -6,6 +6,7 @@
  * charged). Inline images are read from disk only for the request, with a
  * bound on how many are held in memory at once.
  */
+import { FramesUnreachableError } from './frame-store.js';
 import type { Catalogue } from './catalogue.js';
 import { ProviderError, RateLimitError, userMessageFor } from './errors.js';
 import type { JobFiles } from './job-files.js';
@@ -97,7 +98,9 @@ export function createSubmitStep(d: {
         lastFrame: await providerImage(job.request.lastFrame),
         ...(refs?.length ? { references: await Promise.all(refs.map(async (r) => (await providerImage(r))!)) } : {}),
       };
-    } catch {
+    } catch (err) {
+      // A kept frame only the shared store holds, while it can't be read: nothing sent yet, try again.
+      if (err instanceof FramesUnreachableError && job.attempts.submit < MAX_SUBMIT_ATTEMPTS) return { event: { type: 'submit_retry', at: d.now() + backoffMs(SUBMIT_RETRY, job.attempts.submit) } };
       return { event: { type: 'submit_refused', code: 'image_missing', text: "This job's image is no longer in the bot's data folder, so nothing was submitted. Send it again." } };
     }
     const sentAt = d.now();

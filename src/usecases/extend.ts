@@ -1,9 +1,11 @@
 /**
  * Extend: a new clip that carries on from a delivered one, with a new prompt and
  * the same model and settings. It starts from the video's last frame (grabbed
- * with ffmpeg when the video was delivered, kept FRAME_RETENTION_DAYS). On a
- * model that takes reference videos, the whole clip can be the reference
- * (`@Video1`) instead, while the provider's link to it lasts.
+ * with ffmpeg when the video was delivered, kept FRAME_RETENTION_DAYS; with
+ * several instances on one Redis, in the store too, so any of them can extend
+ * it: see frame-store.ts). On a model that takes reference videos, the whole
+ * clip can be the reference (`@Video1`) instead, while the provider's link to
+ * it lasts.
  *
  * Like Re-roll, this builds an input; the adapter starts it through the same
  * `start` pipeline as any video (channelAllowed, validation, dailyLimit,
@@ -94,7 +96,7 @@ export function createExtend(d: ExtendDeps) {
     const days = d.frames.retentionDays;
     if (days <= 0) return new UserFacingError('no_frames_kept', 'This bot keeps no last frames of its videos, so Extend is unavailable.');
     if (job.result?.deliveredAs === 'link') return new UserFacingError('no_frame', "This video was posted as a link, so its last frame wasn't kept and it can't be extended.");
-    // The frame is grabbed just after the delivery (on whichever instance delivered it).
+    // The frame is grabbed just after the delivery, by the instance that delivered it (then copied to a shared store).
     if (job.finishedAt !== undefined && d.now() - job.finishedAt < FRESH_MS) return new UserFacingError('frame_not_ready', "This video's last frame isn't ready yet; try Extend again in a few seconds.");
     return new UserFacingError('no_frame', `This video's last frame isn't available any more (frames are kept ${days} day${days === 1 ? '' : 's'}), so it can't be extended.`);
   }
