@@ -4,6 +4,13 @@
  * to be woken when they will. While an edit is on its way a newer view replaces
  * any older pending one (latest wins), so a slow or hung edit delays only the
  * message, never a job's polling or delivery.
+ *
+ * A surface's edit budget (edits per second across all jobs) is shared in turn:
+ * a job that finds it spent joins that surface's line, and one timer per surface
+ * serves the line, oldest first, as tokens come back, each with its view of
+ * that moment. Jobs don't each wait for the next token: thousands of them woken
+ * at the one instant a token frees, for one of them to get it, stalled the
+ * event loop (a p99 of 55 ms at 10,000 jobs on Discord's 5 edits/s).
  */
 import type { Clock } from './clock.js';
 import type { JobRecord } from './job.js';
@@ -63,6 +70,74 @@ export function createProgressReporter(d: {
     return v;
   }
 
+  /** Per surface kind: jobs owed an edit the budget couldn't pay yet, in the order they asked, and the timer serving them. */
+  const lines = new Map<string, { owed: Set<Live>; cancel?: () => void }>();
+
+  function lineOf(kind: string) {
+    let line = lines.get(kind);
+    if (!line) lines.set(kind, (line = { owed: new Set() }));
+    return line;
+  }
+
+  /** Serves `kind`'s line while the budget has tokens; then waits for the next one. */
+  function serve(kind: string) {
+    const line = lineOf(kind);
+    line.cancel = undefined;
+    const budget = d.budgets.get(kind);
+    for (const l of line.owed) {
+      const job = l.job;
+      const p = l.progress;
+      const surface = d.surfaceOf(job);
+      if (p.closed || !surface || !job.progressMessage || isFinal(job.status)) {
+        line.owed.delete(l);
+        continue;
+      }
+      if (p.sending) {
+        // Shown again when that edit is done.
+        line.owed.delete(l);
+        p.dirty = true;
+        continue;
+      }
+      const v = view(l);
+      const key = viewKey(v);
+      if (key === p.lastKey) {
+        line.owed.delete(l);
+        if (job.status === 'running') d.wake(l, d.clock.now() + surface.progressIntervalMs);
+        continue;
+      }
+      const wait = budget?.take() ?? 0;
+      if (wait > 0) {
+        line.cancel = d.clock.setTimer(() => serve(kind), wait);
+        return;
+      }
+      line.owed.delete(l);
+      send(l, surface, v, key);
+    }
+  }
+
+  function send(l: Live, surface: ChatSurface, v: ProgressView, key: string) {
+    const job = l.job;
+    const p = l.progress;
+    p.lastKey = key;
+    p.lastSentAt = d.clock.now();
+    const ref = job.progressMessage!;
+    p.sending = surface
+      .edit(ref, { kind: 'progress', job: d.summary(job), progress: v })
+      .catch((err: unknown) => {
+        if (err instanceof SurfaceGoneError) {
+          d.logger.info({ jobId: job.id }, 'progress message is gone; continuing without it');
+          d.gone(l, ref);
+        } else d.logger.warn({ jobId: job.id, err }, 'progress edit failed');
+      })
+      .finally(() => {
+        p.sending = undefined;
+        if (p.dirty) {
+          p.dirty = false;
+          show(l);
+        } else if (l.job.status === 'running') d.wake(l, d.clock.now() + surface.progressIntervalMs);
+      });
+  }
+
   function show(l: Live, urgent = false): void {
     const job = l.job;
     const p = l.progress;
@@ -84,29 +159,19 @@ export function createProgressReporter(d: {
       d.wake(l, earliest);
       return;
     }
-    const wait = d.budgets.get(surface.kind)?.take() ?? 0;
-    if (wait > 0) {
-      d.wake(l, now + wait);
-      return;
+    const budget = d.budgets.get(surface.kind);
+    if (budget) {
+      const line = lineOf(surface.kind);
+      // In line already: its turn comes. Others in line go first.
+      if (line.owed.has(l)) return;
+      const wait = line.owed.size ? 0 : budget.take();
+      if (line.owed.size || wait > 0) {
+        line.owed.add(l);
+        line.cancel ??= d.clock.setTimer(() => serve(surface.kind), wait);
+        return;
+      }
     }
-    p.lastKey = key;
-    p.lastSentAt = now;
-    const ref = job.progressMessage;
-    p.sending = surface
-      .edit(ref, { kind: 'progress', job: d.summary(job), progress: v })
-      .catch((err: unknown) => {
-        if (err instanceof SurfaceGoneError) {
-          d.logger.info({ jobId: job.id }, 'progress message is gone; continuing without it');
-          d.gone(l, ref);
-        } else d.logger.warn({ jobId: job.id, err }, 'progress edit failed');
-      })
-      .finally(() => {
-        p.sending = undefined;
-        if (p.dirty) {
-          p.dirty = false;
-          show(l, urgent);
-        } else if (l.job.status === 'running') d.wake(l, d.clock.now() + surface.progressIntervalMs);
-      });
+    send(l, surface, v, key);
   }
 
   return {
@@ -114,7 +179,16 @@ export function createProgressReporter(d: {
     /** No more progress edits for this job; resolves once any edit on its way has finished. */
     async close(l: Live): Promise<void> {
       l.progress.closed = true;
+      for (const line of lines.values()) line.owed.delete(l);
       await l.progress.sending;
+    },
+    /** Stops serving the lines (the service is stopping). */
+    stop(): void {
+      for (const line of lines.values()) {
+        line.cancel?.();
+        line.cancel = undefined;
+        line.owed.clear();
+      }
     },
   };
 }

@@ -404,6 +404,7 @@ export function createJobRunner(deps: JobServiceDeps) {
   async function stopOnce(graceMs: number): Promise<void> {
     stopped = true;
     scheduler.stop();
+    reporter.stop();
     leaseTimer?.();
     const done = Promise.all([scheduler.idle(), ...steps.underWay(), ...[...live.values()].map((l) => l.progress.sending), ...finishing, ...media.underWay(), retention.underWay()]);
     let cancelTimer: () => void = () => {};

@@ -3,7 +3,7 @@
  * against the provider emulator and prints, side by side, our figures and those
  * of the reference client from the seeds (create, then poll every 10 s).
  *
- *   npm run bench -- [--jobs 1000] [--warmup 120] [--scale 0.25] [--instances 1] [--store sqlite|redis|memory]
+ *   npm run bench -- [--jobs 1000] [--warmup 120] [--scale 0.25] [--instances 1] [--store sqlite|redis|memory] [--edits-per-second N]
  *
  * --store picks the job store (default: STORE_URL, else a SQLite file in a temp
  * directory); `redis` starts a redis-server of its own on a free port. With
@@ -11,6 +11,10 @@
  * identity and store connection) on that one store and measured as a whole.
  * Any run other than one instance on SQLite is also repeated as one instance on
  * SQLite with the same jobs, and both are printed side by side.
+ *
+ * The bench's chat surface takes every progress edit the core's pace allows (a
+ * stress case: no platform does); --edits-per-second N gives it a platform's
+ * budget across all jobs instead, e.g. 5 as on Discord or 0.8 as on Slack.
  *
  * --scale shrinks every duration (render times, poll intervals, the reference's
  * 10 s) by the same factor so a run takes about a minute; delays are reported
@@ -48,6 +52,7 @@ const { values } = parseArgs({
     scale: { type: 'string', default: '0.25' },
     instances: { type: 'string', default: '1' },
     store: { type: 'string' },
+    'edits-per-second': { type: 'string' },
   },
 });
 const JOBS = Number(values.jobs);
@@ -55,6 +60,8 @@ const WARMUP = Number(values.warmup);
 const SCALE = Number(values.scale);
 const INSTANCES = Number(values.instances);
 const STORE = values.store as StoreKind | undefined;
+const EDITS_PER_SECOND = values['edits-per-second'] === undefined ? undefined : Number(values['edits-per-second']);
+if (EDITS_PER_SECOND !== undefined && !(EDITS_PER_SECOND > 0)) throw new Error(`--edits-per-second: a number above 0, got "${values['edits-per-second']}"`);
 type StoreKind = 'sqlite' | 'redis' | 'memory';
 if (!Number.isInteger(INSTANCES) || INSTANCES < 1) throw new Error(`--instances: a whole number >= 1, got "${values.instances}"`);
 if (STORE !== undefined && !['sqlite', 'redis', 'memory'].includes(STORE)) throw new Error(`--store: sqlite, redis or memory, got "${STORE}"`);
@@ -140,6 +147,7 @@ async function runOurs(url: string, stages: { name: string; specs: Spec[] }[], s
   const surface: ChatSurface = {
     kind: 'bench',
     progressIntervalMs: 5000 * SCALE,
+    ...(EDITS_PER_SECOND !== undefined ? { maxEditsPerSecond: EDITS_PER_SECOND / SCALE } : {}),
     async post(conversation) {
       return `${conversation}#progress`;
     },
@@ -283,7 +291,8 @@ async function main() {
   const store = await subjectStore();
   try {
     const setupText = COMPARE ? `, ${INSTANCES} instance${INSTANCES > 1 ? 's' : ''} on ${store.name} beside 1 on sqlite` : '';
-    process.stdout.write(`seedance-bot bench: ${WARMUP} warm-up + ${JOBS} measured jobs, time scale ${SCALE}${setupText} (figures in real seconds)\n`);
+    const editsText = EDITS_PER_SECOND !== undefined ? `, progress edits at most ${EDITS_PER_SECOND}/s` : '';
+    process.stdout.write(`seedance-bot bench: ${WARMUP} warm-up + ${JOBS} measured jobs, time scale ${SCALE}${setupText}${editsText} (figures in real seconds)\n`);
     const warm = draw(WARMUP, 1, 60_000 * SCALE);
     const burst = draw(JOBS, 2, 20_000 * SCALE);
     const t0 = Date.now();
