@@ -8,6 +8,7 @@
 import type { Clock } from './clock.js';
 import type { JobStore } from './job-store.js';
 import type { Logger } from './logger.js';
+import { createPeriodic } from './periodic.js';
 
 /** How often expired jobs are looked for while running. */
 export const JOB_PURGE_EVERY_MS = 3_600_000;
@@ -27,8 +28,6 @@ export interface JobRetentionDeps {
 }
 
 export function createJobRetention(d: JobRetentionDeps) {
-  let lastAt: number | undefined;
-  let running: Promise<number> | undefined;
 
   /** Deletes every expired finished job now, batch by batch; returns how many went. */
   async function purge(): Promise<number> {
@@ -45,20 +44,18 @@ export function createJobRetention(d: JobRetentionDeps) {
     return total;
   }
 
+  const hourly = createPeriodic({
+    clock: d.clock,
+    everyMs: JOB_PURGE_EVERY_MS,
+    atFirstCall: true,
+    task: purge,
+    onError: (err) => d.logger.warn({ err }, 'could not delete expired jobs; trying again in an hour'),
+  });
   return {
     purge,
     /** Starts a purge when none ran in the last hour (the first call always does); never throws. */
-    due(): void {
-      if (running || (lastAt !== undefined && d.clock.now() - lastAt < JOB_PURGE_EVERY_MS)) return;
-      lastAt = d.clock.now();
-      running = purge()
-        .catch((err: unknown) => {
-          d.logger.warn({ err }, 'could not delete expired jobs; trying again in an hour');
-          return 0;
-        })
-        .finally(() => (running = undefined));
-    },
+    due: hourly.due,
     /** The purge under way, if any (waited for when stopping). */
-    underWay: (): Promise<number> | undefined => running,
+    underWay: hourly.underWay,
   };
 }

@@ -22,6 +22,7 @@ import { createJobMachine } from './job-machine.js';
 import { createProgressReporter } from './job-progress.js';
 import { createJobQueue } from './job-queue.js';
 import { DEFAULT_JOB_RETENTION_MS, createJobRetention } from './job-retention.js';
+import { createPeriodic } from './periodic.js';
 import type { JobEventNotice, JobServiceConfig, JobServiceDeps } from './job-service.js';
 import { createJobSteps } from './job-steps.js';
 import { summarize } from './job-summary.js';
@@ -84,15 +85,28 @@ export function createJobRunner(deps: JobServiceDeps) {
   let sweep = true;
   let leaseTimer: (() => void) | undefined;
   let beats = 0;
-  /** The heartbeat's re-read of our jobs, while under way. */
-  let checking: Promise<void> | undefined;
+  /** The heartbeat's re-read of our jobs, while under way (true once every job was read). */
+  let checking: Promise<boolean> | undefined;
+  /**
+   * Our lease may have lapsed: the store took no renewal for two thirds of it (before it can lapse,
+   * with a third to spare for clocks that differ). No status checks until a renewal lands and our
+   * jobs have been read again, so a job another instance took over meanwhile is never polled by both.
+   */
+  let fenced = false;
+  function isFenced(): boolean {
+    if (!fenced && !stopped && ownership.sinceRenewal() >= (2 * config.leaseMs) / 3) {
+      fenced = true;
+      log.warn({ sinceRenewalMs: ownership.sinceRenewal() }, 'the instance lease could not be renewed: status checks paused until the store answers');
+    }
+    return fenced;
+  }
 
   const renderTimes = createRenderTimes({ store, catalogue: deps.catalogue, logger: log });
   const frameRetentionMs = config.frameRetentionMs ?? DEFAULT_FRAME_RETENTION_MS;
   const files = createJobFiles({ workDir: config.workDir, videosCapBytes: config.videosCapBytes, logger: log, frameRetentionMs, ...(deps.sharedFrames ? { sharedFrames: deps.sharedFrames } : {}) });
   const media = createDeliveryMedia({ ...(deps.videoTools ? { tools: deps.videoTools } : {}), files, logger: log, keepFrames: frameRetentionMs > 0 });
-  /** When old frames were last swept (they are kept past their job, so the start-up sweep isn't enough). */
-  let framesSweptAt = clock.now();
+  /** Old frames, hourly (they are kept past their job, so the start-up sweep isn't enough). */
+  const frameSweep = createPeriodic({ clock, everyMs: FRAME_SWEEP_EVERY_MS, atFirstCall: false, task: () => files.sweepFrames(), onError: (err) => log.warn({ err }, 'could not clean up old frames') });
   const retention = createJobRetention({ store, clock, logger: log, retentionMs: config.jobRetentionMs ?? DEFAULT_JOB_RETENTION_MS, stopped: () => stopped });
   const machine = createJobMachine({ store, clock, logger: log, self, providerLabel: (job) => label(job.provider), storeRetry: STORE_RETRY });
   const ownership = createOwnership({ store, clock, logger: log, identity, leaseMs: config.leaseMs, surfaces: [...surfaces.keys()] });
@@ -239,15 +253,22 @@ export function createJobRunner(deps: JobServiceDeps) {
 
   async function heartbeat() {
     if (stopped) return;
-    await ownership.renew();
+    const renewed = await ownership.renew();
     leaseTimer = clock.setTimer(() => void heartbeat(), config.leaseMs / 3);
-    if (sweep && clock.now() - framesSweptAt >= FRAME_SWEEP_EVERY_MS) {
-      framesSweptAt = clock.now();
-      void files.sweepFrames().catch((err: unknown) => log.warn({ err }, 'could not clean up old frames'));
-    }
-    // At the first heartbeat (start), then hourly: finished jobs past JOB_RETENTION_DAYS.
+    // Hourly: old frames; and at the first heartbeat (start), then hourly, finished jobs past JOB_RETENTION_DAYS.
+    if (sweep) frameSweep.due();
     if (sweep) retention.due();
+    const wasFenced = isFenced();
     checking ??= recheck().finally(() => (checking = undefined));
+    if (wasFenced && renewed) {
+      // Carry on only with the jobs still ours (a recheck under way may have begun before the renewal).
+      let read = await checking;
+      if (read) read = await (checking ??= recheck().finally(() => (checking = undefined)));
+      if (read && !stopped) {
+        fenced = false;
+        log.info({}, 'the instance lease is renewed again: status checks resume');
+      }
+    }
     if (sweep && ++beats % 3 === 0 && ownership.leasesTrustworthy()) await resume();
   }
 
@@ -258,14 +279,14 @@ export function createJobRunner(deps: JobServiceDeps) {
    * that moved, and lets go of those that ended or went elsewhere, so none is polled, edited or
    * delivered past that.
    */
-  async function recheck() {
+  async function recheck(): Promise<boolean> {
     const ours = [...live.values()].filter((l) => !l.held);
     let stored: Map<string, number>;
     try {
       stored = await store.versions(ours.map((l) => l.job.id));
     } catch (err) {
       log.warn({ err }, 'could not re-read our jobs; trying again at the next heartbeat');
-      return;
+      return false;
     }
     // A write of ours still on its way also shows as a change: re-reading it costs one read.
     const moved = ours.filter((l) => live.has(l.job.id) && stored.get(l.job.id) !== l.job.version);
@@ -275,7 +296,7 @@ export function createJobRunner(deps: JobServiceDeps) {
       const failed = read.find((r) => r.status === 'rejected');
       if (failed) {
         log.warn({ err: failed.reason }, 'could not re-read our jobs; trying again at the next heartbeat');
-        return;
+        return false;
       }
       for (const [n, l] of batch.entries()) {
         const r = read[n] as PromiseFulfilledResult<{ lost: boolean }>;
@@ -286,6 +307,7 @@ export function createJobRunner(deps: JobServiceDeps) {
         await end(l, isFinal(job.status) && job.error ? { kind: job.status === 'cancelled' ? 'cancelled' : 'failed', text: job.error.message } : undefined);
       }
     }
+    return !stopped;
   }
 
   /** Takes over every unfinished job of our surfaces whose owner is gone, and carries on. */
@@ -342,6 +364,7 @@ export function createJobRunner(deps: JobServiceDeps) {
     reporter,
     scheduler,
     stopped: () => stopped,
+    fenced: isFenced,
     label,
     apply,
     wake,
@@ -406,7 +429,7 @@ export function createJobRunner(deps: JobServiceDeps) {
     scheduler.stop();
     reporter.stop();
     leaseTimer?.();
-    const done = Promise.all([scheduler.idle(), ...steps.underWay(), ...[...live.values()].map((l) => l.progress.sending), ...finishing, ...media.underWay(), retention.underWay()]);
+    const done = Promise.all([scheduler.idle(), ...steps.underWay(), ...[...live.values()].map((l) => l.progress.sending), ...finishing, ...media.underWay(), retention.underWay(), frameSweep.underWay()]);
     let cancelTimer: () => void = () => {};
     const grace = new Promise<void>((r) => {
       cancelTimer = clock.setTimer(r, graceMs);

@@ -27,6 +27,8 @@ export interface StepContext extends JobFetcherDeps {
   reporter: { show(l: Live, urgent?: boolean): void };
   scheduler: Scheduler;
   stopped(): boolean;
+  /** Our lease may have lapsed (the store hasn't taken a renewal for a while): another instance may own our jobs now. */
+  fenced(): boolean;
   label(provider: string): string;
   apply(l: Live, event: JobEvent): Promise<Commit>;
   wake(l: Live, at: number): void;
@@ -139,7 +141,10 @@ export function createJobSteps(c: StepContext) {
           text: `The bot restarted while sending this job to ${label(l.job.provider)}, so we can't tell whether it started. It was not sent again, to avoid paying twice; it may have been charged. The bot's operator can look for a generation started at ${at} UTC in the ${label(l.job.provider)} dashboard.`,
         });
       } else if (s === 'running') {
-        if (l.nextPollAt !== undefined && l.nextPollAt <= clock.now()) {
+        if (c.fenced()) {
+          // Not while another instance may be polling it: again once our lease is renewed and our jobs re-read.
+          if (l.nextPollAt !== undefined && l.nextPollAt <= clock.now()) planPoll(l);
+        } else if (l.nextPollAt !== undefined && l.nextPollAt <= clock.now()) {
           l.nextPollAt = undefined;
           const outcome = await poller.poll(l);
           rest = afterPoll(l, outcome);

@@ -27,12 +27,15 @@ export function createOwnership(d: {
   const me = d.identity;
   /** Since when the store has taken every renewal (undefined right after a failure). */
   let healthySince: number | undefined;
+  /** When the store last took a renewal. */
+  let renewedAt: number | undefined;
   return {
     /** Renews the lease; false (and logged) when the store could not be written. */
     async renew(): Promise<boolean> {
       try {
         await d.store.putLease(leaseOf(me, d.clock.now() + d.leaseMs));
         healthySince ??= d.clock.now();
+        renewedAt = d.clock.now();
         return true;
       } catch (err) {
         healthySince = undefined;
@@ -47,6 +50,10 @@ export function createOwnership(d: {
      */
     leasesTrustworthy(): boolean {
       return healthySince !== undefined && d.clock.now() - healthySince >= d.leaseMs;
+    },
+    /** How long ago the store last took a renewal (Infinity before the first). */
+    sinceRenewal(): number {
+      return renewedAt === undefined ? Infinity : d.clock.now() - renewedAt;
     },
     /** Claims jobs whose owner is gone. Throws when the store fails: then nothing was claimed. */
     async claim(): Promise<JobRecord[]> {

@@ -4,15 +4,19 @@
  * instances sharing one database as two bot processes would: a job survives an
  * outage right after its submit, and the jobs of an instance that dies are
  * taken over by the other once its lease lapses; each is created once and
- * delivered once.
+ * delivered once. And an instance cut off from Redis alone (a proxy that holds
+ * its connection) stops polling before its lease can lapse, so a job the other
+ * takes over is never polled by both.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import type { InstanceIdentity } from '../../src/core/instance.js';
+import type { VideoProvider } from '../../src/core/ports.js';
 import type { Store } from '../../src/store.js';
 import { openStore } from '../../src/store.js';
 import type { RedisServer } from '../helpers/redis.js';
 import { startRedis } from '../helpers/redis.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { harness, scriptedProvider } from './harness.js';
 
 const elsewhere = (id: string, host: string): InstanceIdentity => ({ id, host, pid: 1, started: '100' });
@@ -123,3 +127,61 @@ it("takes over the jobs of an instance that died once its lease lapses, and not 
   for (const id of ids) expect(await b.store.get(id)).toMatchObject({ status: 'delivered', owner: 'B', attempts: { submit: 1, delivery: 1 } });
   await b.service.stop();
 });
+
+it('an instance cut off from Redis stops polling before its lease lapses: the one that takes its jobs over is the only one polling them', async () => {
+  const prefix = `partition-${++prefixes}`;
+  const proxy = await startTcpProxy({ port: redis.port });
+  try {
+    const clockA = new ManualClock();
+    const clockB = new ManualClock(clockA.now());
+    const remote = new ManualClock(clockA.now()); // the provider's
+    const prov = scriptedProvider(remote);
+    prov.renderMs = 4 * MINUTE;
+    const polls: { by: string; op: string; at: number }[] = [];
+    /** The one provider, as each instance calls it (recording who polled what, when). */
+    const via = (by: string): typeof prov => {
+      const status: VideoProvider['status'] = (op, ctx) => (polls.push({ by, op: op.id, at: remote.now() }), prov.provider.status(op, ctx));
+      return Object.assign(Object.create(prov) as typeof prov, { provider: { ...prov.provider, status } });
+    };
+    const aStore = await openStore(`redis://127.0.0.1:${proxy.port}/0?prefix=${prefix}`, '', { commandTimeoutMs: 200 });
+    stores.push(aStore);
+    const a = await harness({ store: aStore, clock: clockA, prov: via('A'), identity: elsewhere('A', 'host-a') });
+    await a.service.start();
+    const ids: string[] = [];
+    for (const user of ['u1', 'u2']) ids.push((await a.submit(`a clip for ${user}`, user)).job.id);
+    await a.until(async () => (await Promise.all(ids.map((id) => a.store.get(id)))).every((j) => j?.status === 'running'), 10);
+    const b = await harness({ store: await redisStore(prefix), clock: clockB, prov: via('B'), identity: elsewhere('B', 'host-b') });
+    expect(await b.service.start()).toBe(0); // A is alive
+    await advance([clockA, clockB, remote], 20_000);
+    expect(polls.filter((p) => p.by === 'A').length).toBeGreaterThan(0);
+
+    // A is cut off from Redis but still runs, and still reaches the provider.
+    proxy.hold();
+    const cutAt = remote.now();
+    await advance([clockA, clockB, remote], 3 * LEASE, 500, 5);
+    // B took A's jobs over once A's lease lapsed (at most one lease after the cut).
+    for (const id of ids) expect((await b.store.get(id))?.owner).toBe('B');
+    const firstByB = Math.min(...polls.filter((p) => p.by === 'B').map((p) => p.at));
+    const lastByA = Math.max(...polls.filter((p) => p.by === 'A').map((p) => p.at));
+    expect(firstByB).toBeGreaterThan(cutAt);
+    // A stopped before B began (it used to poll on through the cut, alongside B).
+    expect(lastByA).toBeLessThan(firstByB);
+    expect(lastByA - cutAt).toBeLessThan((2 * LEASE) / 3 + 1000);
+
+    // A's link comes back: it reads its jobs again, finds them B's, and lets go; it never polls them again.
+    proxy.release();
+    await advance([clockA, clockB, remote], LEASE, 500, 5);
+    for (let i = 0; b.finished.length < 2 && i < 2000; i++) await advance([clockA, clockB, remote], 500, 500, 2);
+    expect(b.finished.sort()).toEqual(ids.map((id) => `${id}:delivered`).sort());
+    expect(a.service.activeCount()).toBe(0);
+    expect(polls.filter((p) => p.by === 'A').map((p) => p.at).every((at) => at < firstByB)).toBe(true);
+    expect(prov.starts).toBe(2);
+    expect(a.surf.uploads()).toEqual([]);
+    expect(b.surf.uploads().map((u) => u.key).sort()).toEqual([...ids].sort());
+    await a.service.stop();
+    await b.service.stop();
+  } finally {
+    proxy.release();
+    await proxy.close();
+  }
+}, 120_000);
