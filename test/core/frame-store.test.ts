@@ -92,6 +92,35 @@ async function until(fn: () => boolean | Promise<boolean>): Promise<void> {
   }
 }
 
+/**
+ * The job service as the bot builds it, with its jobs in memory and its frames copied to a Redis
+ * under `prefix` over a connection of its own (300 ms command timeout).
+ */
+async function serviceSharingFrames(prefix: string, o: { videoTools?: boolean } = {}) {
+  const config = baseConfig();
+  dirs.push(config.workDir);
+  const shared = await redisStore(prefix, config.workDir, 300);
+  const { warnings, logger } = collectingLogger();
+  const clock = new ManualClock();
+  const prov = scriptedProvider(clock);
+  const surf = recordingSurface(clock);
+  const catalogue = createCatalogue(BUILTIN_MODELS, { providers: ['aimlapi'] });
+  const service = createJobService({
+    store: (await openStore('memory:', '')).jobs,
+    providers: { aimlapi: prov.provider },
+    catalogue,
+    validator: createRequestValidator(catalogue, { model: 'lite', resolution: '720p', duration: 5 }, () => 0.25),
+    surfaces: [surf.surface],
+    fetcher: fakeFetcher(0, FIXTURE).fetcher,
+    clock,
+    logger,
+    config,
+    ...(o.videoTools ? { videoTools: tools } : {}),
+    sharedFrames: shared.kv,
+  });
+  return { service, clock, prov, surf, warnings, workDir: config.workDir };
+}
+
 describe('last frames on a shared Redis', () => {
   it('a frame kept by one instance is read by another, byte for byte, and cached in its own folder, dated when it was grabbed', async () => {
     const prefix = `frames-${++seq}`;
@@ -157,30 +186,7 @@ describe('last frames on a shared Redis', () => {
   }, 60_000);
 
   it('a Redis that stops answering while the frame is copied fails nothing: the video is delivered and the frame served here', async () => {
-    const prefix = `frames-${++seq}`;
-    const config = baseConfig();
-    const workDir = config.workDir;
-    dirs.push(workDir);
-    const shared = await redisStore(prefix, workDir, 300);
-    const { warnings, logger } = collectingLogger();
-    // The job service as the bot builds it, with its jobs in memory and its frames copied to the paused Redis.
-    const clock = new ManualClock();
-    const prov = scriptedProvider(clock);
-    const surf = recordingSurface(clock);
-    const catalogue = createCatalogue(BUILTIN_MODELS, { providers: ['aimlapi'] });
-    const service = createJobService({
-      store: (await openStore('memory:', '')).jobs,
-      providers: { aimlapi: prov.provider },
-      catalogue,
-      validator: createRequestValidator(catalogue, { model: 'lite', resolution: '720p', duration: 5 }, () => 0.25),
-      surfaces: [surf.surface],
-      fetcher: fakeFetcher(0, FIXTURE).fetcher,
-      clock,
-      logger,
-      config,
-      videoTools: tools,
-      sharedFrames: shared.kv,
-    });
+    const { service, clock, surf, warnings, workDir } = await serviceSharingFrames(`frames-${++seq}`, { videoTools: true });
     await service.start();
     const { job } = await service.submit({ input: { prompt: 'a fox in the snow' }, surface: surf.surface.kind, conversation: 'test:chan1', requester: { id: 'u1' } });
     const delivered = async () => (await service.get(job.id))?.status === 'delivered';
@@ -206,32 +212,13 @@ describe('last frames on a shared Redis', () => {
     const a = await instance(prefix);
     const keptId = randomUUID();
     const jpeg = await deliverFrame(a, keptId);
-    const config = baseConfig();
-    dirs.push(config.workDir);
-    const shared = await redisStore(prefix, config.workDir, 300);
-    const { logger } = collectingLogger();
-    const clock = new ManualClock();
-    const prov = scriptedProvider(clock);
+    const { service, clock, prov, surf } = await serviceSharingFrames(prefix);
     const images: (string | undefined)[] = [];
     const start = prov.provider.start.bind(prov.provider);
     prov.provider.start = async (req, ctx) => {
       images.push(req.image?.url);
       return start(req, ctx);
     };
-    const surf = recordingSurface(clock);
-    const catalogue = createCatalogue(BUILTIN_MODELS, { providers: ['aimlapi'] });
-    const service = createJobService({
-      store: (await openStore('memory:', '')).jobs,
-      providers: { aimlapi: prov.provider },
-      catalogue,
-      validator: createRequestValidator(catalogue, { model: 'lite', resolution: '720p', duration: 5 }, () => 0.25),
-      surfaces: [surf.surface],
-      fetcher: fakeFetcher(0, FIXTURE).fetcher,
-      clock,
-      logger,
-      config,
-      sharedFrames: shared.kv,
-    });
     await service.start();
     redis.pause();
     let id: string;
