@@ -66,6 +66,9 @@ export function createJobMachine(d: {
       sleepers.add(wake);
     });
 
+  /** Another instance owns `job` now. */
+  const elsewhere = (job: JobRecord) => job.owner !== undefined && job.owner !== d.self;
+
   async function write(h: Held, event: JobEvent, anyOwner: boolean): Promise<Commit> {
     // writeIds of this commit's tries: one that failed on the way back may still have landed.
     const tried = new Set<string>();
@@ -74,7 +77,7 @@ export function createJobMachine(d: {
       const current = h.job;
       const decision = decide(current, event, { now: d.clock.now(), providerLabel: d.providerLabel(current) });
       if (!decision.ok) {
-        const lost = isFinal(current.status) || (!anyOwner && current.owner !== undefined && current.owner !== d.self);
+        const lost = isFinal(current.status) || (!anyOwner && elsewhere(current));
         d.logger.warn({ jobId: current.id, status: current.status, event: event.type, reason: decision.reason }, 'transition refused');
         return { ok: false, reason: decision.reason, job: current, lost };
       }
@@ -109,7 +112,7 @@ export function createJobMachine(d: {
         return { ok: true, prev: current.status, job: stored, ...(decision.notice ? { notice: decision.notice } : {}) };
       }
       h.job = { ...stored, ...h.unsaved };
-      if (!anyOwner && stored.owner !== undefined && stored.owner !== d.self) {
+      if (!anyOwner && elsewhere(stored)) {
         d.logger.warn({ jobId: current.id, owner: stored.owner, event: event.type }, 'another instance took this job over');
         return { ok: false, reason: 'owned by another instance', job: stored, lost: true };
       }
@@ -135,7 +138,7 @@ export function createJobMachine(d: {
     if (!stored) return { lost: true };
     if (stored.version === h.job.version) return { lost: false };
     h.job = { ...stored, ...h.unsaved };
-    return { lost: isFinal(stored.status) || (stored.owner !== undefined && stored.owner !== d.self) };
+    return { lost: isFinal(stored.status) || elsewhere(stored) };
   }
 
   return {

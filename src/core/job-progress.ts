@@ -79,30 +79,38 @@ export function createProgressReporter(d: {
     return line;
   }
 
+  /**
+   * The view `l`'s message should get now, or undefined when it needs none: the job has no message
+   * (or has ended), an edit is on its way (the view is shown again when it is done), or the view
+   * hasn't changed (a rendering job is looked at again a progress interval on).
+   */
+  function changedView(l: Live): { surface: ChatSurface; v: ProgressView; key: string } | undefined {
+    const job = l.job;
+    const p = l.progress;
+    const surface = d.surfaceOf(job);
+    if (p.closed || !surface || !job.progressMessage || isFinal(job.status)) return undefined;
+    if (p.sending) {
+      p.dirty = true;
+      return undefined;
+    }
+    const v = view(l);
+    const key = viewKey(v);
+    if (key === p.lastKey) {
+      if (job.status === 'running') d.wake(l, d.clock.now() + surface.progressIntervalMs);
+      return undefined;
+    }
+    return { surface, v, key };
+  }
+
   /** Serves `kind`'s line while the budget has tokens; then waits for the next one. */
   function serve(kind: string) {
     const line = lineOf(kind);
     line.cancel = undefined;
     const budget = d.budgets.get(kind);
     for (const l of line.owed) {
-      const job = l.job;
-      const p = l.progress;
-      const surface = d.surfaceOf(job);
-      if (p.closed || !surface || !job.progressMessage || isFinal(job.status)) {
+      const next = changedView(l);
+      if (!next) {
         line.owed.delete(l);
-        continue;
-      }
-      if (p.sending) {
-        // Shown again when that edit is done.
-        line.owed.delete(l);
-        p.dirty = true;
-        continue;
-      }
-      const v = view(l);
-      const key = viewKey(v);
-      if (key === p.lastKey) {
-        line.owed.delete(l);
-        if (job.status === 'running') d.wake(l, d.clock.now() + surface.progressIntervalMs);
         continue;
       }
       const wait = budget?.take() ?? 0;
@@ -111,7 +119,7 @@ export function createProgressReporter(d: {
         return;
       }
       line.owed.delete(l);
-      send(l, surface, v, key);
+      send(l, next.surface, next.v, next.key);
     }
   }
 
@@ -139,21 +147,11 @@ export function createProgressReporter(d: {
   }
 
   function show(l: Live, urgent = false): void {
-    const job = l.job;
+    const next = changedView(l);
+    if (!next) return;
+    const { surface, v, key } = next;
     const p = l.progress;
-    const surface = d.surfaceOf(job);
-    if (p.closed || !surface || !job.progressMessage || isFinal(job.status)) return;
-    if (p.sending) {
-      p.dirty = true;
-      return;
-    }
-    const v = view(l);
-    const key = viewKey(v);
     const now = d.clock.now();
-    if (key === p.lastKey) {
-      if (job.status === 'running') d.wake(l, now + surface.progressIntervalMs);
-      return;
-    }
     const earliest = p.lastSentAt + (urgent ? Math.min(1000, surface.progressIntervalMs) : surface.progressIntervalMs);
     if (now < earliest) {
       d.wake(l, earliest);

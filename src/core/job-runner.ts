@@ -259,17 +259,20 @@ export function createJobRunner(deps: JobServiceDeps) {
     if (sweep) frameSweep.due();
     if (sweep) retention.due();
     const wasFenced = isFenced();
-    checking ??= recheck().finally(() => (checking = undefined));
+    const read = recheckOnce();
     if (wasFenced && renewed) {
       // Carry on only with the jobs still ours (a recheck under way may have begun before the renewal).
-      let read = await checking;
-      if (read) read = await (checking ??= recheck().finally(() => (checking = undefined)));
-      if (read && !stopped) {
+      if ((await read) && (await recheckOnce()) && !stopped) {
         fenced = false;
         log.info({}, 'the instance lease is renewed again: status checks resume');
       }
     }
     if (sweep && ++beats % 3 === 0 && ownership.leasesTrustworthy()) await resume();
+  }
+
+  /** Starts a recheck unless one is under way; resolves as it does. */
+  function recheckOnce(): Promise<boolean> {
+    return (checking ??= recheck().finally(() => (checking = undefined)));
   }
 
   /**

@@ -141,13 +141,15 @@ export function createJobSteps(c: StepContext) {
           text: `The bot restarted while sending this job to ${label(l.job.provider)}, so we can't tell whether it started. It was not sent again, to avoid paying twice; it may have been charged. The bot's operator can look for a generation started at ${at} UTC in the ${label(l.job.provider)} dashboard.`,
         });
       } else if (s === 'running') {
-        if (c.fenced()) {
-          // Not while another instance may be polling it: again once our lease is renewed and our jobs re-read.
-          if (l.nextPollAt !== undefined && l.nextPollAt <= clock.now()) planPoll(l);
-        } else if (l.nextPollAt !== undefined && l.nextPollAt <= clock.now()) {
-          l.nextPollAt = undefined;
-          const outcome = await poller.poll(l);
-          rest = afterPoll(l, outcome);
+        if (l.nextPollAt !== undefined && l.nextPollAt <= clock.now()) {
+          if (c.fenced()) {
+            // Not while another instance may be polling it: again once our lease is renewed and our jobs re-read.
+            planPoll(l);
+          } else {
+            l.nextPollAt = undefined;
+            const outcome = await poller.poll(l);
+            rest = afterPoll(l, outcome);
+          }
         }
       } else if (s === 'completed' || s === 'delivering') {
         if (l.job.retryAt === undefined || l.job.retryAt <= clock.now()) rest = deliveries(() => deliver(l));
