@@ -16,6 +16,7 @@ import type { RedisServer } from './helpers/redis.js';
 import { startSlackStandin } from './slack/standin/slack-standin.js';
 import type { SlackMessage, SlackStandin } from './slack/standin/slack-standin.js';
 import { CALLBACKS } from '../src/surfaces/slack/slack-refs.js';
+import { until } from './helpers/until.js';
 
 /** On shard 0 of 2 ((id >> 22) % 2); the world's own guild (IDS.guild) is on shard 1. */
 const EVEN_GUILD = '800000000004194305';
@@ -46,14 +47,6 @@ const slackProgress = (slack: SlackStandin, prompt: string): SlackMessage | unde
 const slackVideos = (slack: SlackStandin, ts: string) => slack.messages.filter((m) => m.channel === SLACK_CHANNEL && m.threadTs === ts && m.files.some((f) => f.name.endsWith('.mp4')));
 /** Jobs a bot admitted, from its log. */
 const admitted = (bot: WorldBot) => [...bot.output().matchAll(/"jobId":"([^"]+)"[^\n]*"msg":"job admitted"/g)].map((m) => m[1]!);
-
-async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('two instances on one Redis: Discord on two shards and Slack', () => {
   let redis: RedisServer;
@@ -115,7 +108,7 @@ describe('two instances on one Redis: Discord on two shards and Slack', () => {
     await solo.start({ STORE_URL: redis.url({ prefix: 'solo' }), DISCORD_SHARDS: '0,1' });
     await slack.waitFor(() => slack.socket.connections === 1, 10_000);
     const asked = await ask('solo');
-    await until('every solo job delivered', () => asked.every((a) => delivered(a) === 1), 30_000);
+    await until(() => asked.every((a) => delivered(a) === 1), 30_000, 'every solo job delivered');
     const { jobs, polls } = statusPolls(
       w,
       asked.map((a) => a.prompt),
@@ -137,7 +130,7 @@ describe('two instances on one Redis: Discord on two shards and Slack', () => {
 
     const before = creates(w);
     const asked = await ask('pair');
-    await until('all admitted', () => admitted(zero).length + admitted(one).length === asked.length, 10_000);
+    await until(() => admitted(zero).length + admitted(one).length === asked.length, 10_000, 'all admitted');
     // Slack spread its envelopes over both connections, so both instances started Slack jobs.
     const slackConnections = new Set(slack.socket.envelopes.slice(envelopesBefore).map((e) => e.connection));
     expect(slackConnections.size).toBe(2);
@@ -152,13 +145,13 @@ describe('two instances on one Redis: Discord on two shards and Slack', () => {
     // Every job at the provider (recorded as running) before the kill, so none is left "submit unknown".
     const jobIds = [...admitted(zero), ...admitted(one)];
     const status = (id: string) => redis.command('HGET', `pair:job:${id}`, 'status');
-    await until('all running', async () => (await Promise.all(jobIds.map(status))).every((s) => s.includes('running')), 10_000);
+    await until(async () => (await Promise.all(jobIds.map(status))).every((s) => s.includes('running')), 10_000, 'all running');
     expect(creates(w)).toBe(before + asked.length);
     const victimJobs = admitted(zero);
     expect(victimJobs.length).toBeGreaterThan(0);
     await zero.stop('SIGKILL');
 
-    await until('every job delivered', () => asked.every((a) => delivered(a) >= 1), 40_000);
+    await until(() => asked.every((a) => delivered(a) >= 1), 40_000, 'every job delivered');
     await new Promise((r) => setTimeout(r, 1500)); // let any second copy show up before counting
     for (const a of asked) {
       expect(createsOf(w, a.prompt), a.prompt).toBe(1);

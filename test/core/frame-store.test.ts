@@ -25,6 +25,7 @@ import type { RedisServer } from '../helpers/redis.js';
 import { startRedis } from '../helpers/redis.js';
 import { FFMPEG, haveFfmpeg, tempDir } from '../media/media-fixtures.js';
 import { baseConfig, fakeFetcher, recordingSurface, scriptedProvider } from './harness.js';
+import { until } from '../helpers/until.js';
 
 /** 640x360, blue turning red. */
 const FIXTURE = new URL('../fixtures/blue-red-640x360.mp4', import.meta.url).pathname;
@@ -82,15 +83,6 @@ async function deliverFrame(inst: Instance, jobId: string): Promise<Buffer> {
 }
 
 const answer = (raw: string) => Number(/^:(-?\d+)\r\n$/.exec(raw)?.[1]);
-
-/** Polls a condition every 50 ms, for at most 20 s. */
-async function until(fn: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error('condition not met within 20 s');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * The job service as the bot builds it, with its jobs in memory and its frames copied to a Redis
@@ -173,8 +165,8 @@ describe('last frames on a shared Redis', () => {
     expect(Buffer.from((await b.files.frame(jobId))!).equals(kept)).toBe(true);
 
     // Redis drops it by itself; then nobody hands it out.
-    await until(async () => answer(await redis.command('EXISTS', `${prefix}::frame:${jobId}`)) === 0);
-    await until(() => Date.now() > grabbedAt + retentionMs);
+    await until(async () => answer(await redis.command('EXISTS', `${prefix}::frame:${jobId}`)) === 0, 20_000);
+    await until(() => Date.now() > grabbedAt + retentionMs, 20_000);
     expect(await c.files.frame(jobId)).toBeUndefined();
     expect(await b.files.frame(jobId)).toBeUndefined();
     expect(await a.files.frame(jobId)).toBeUndefined();
@@ -227,7 +219,7 @@ describe('last frames on a shared Redis', () => {
       const { job } = await service.submit({ input: { prompt: 'the fox jumps', model: 'lite', image }, surface: surf.surface.kind, conversation: 'test:chan1', requester: { id: 'u1' } });
       id = job.id;
       // The frame can't be read: nothing is sent, and the job waits to try again rather than failing.
-      await until(async () => (await service.get(id))?.retryAt !== undefined);
+      await until(async () => (await service.get(id))?.retryAt !== undefined, 20_000);
       expect((await service.get(id))?.status).toBe('queued');
       expect(prov.starts).toBe(0);
     } finally {

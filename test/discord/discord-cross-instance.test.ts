@@ -18,6 +18,7 @@ import type { RedisServer } from '../helpers/redis.js';
 import { startRedis } from '../helpers/redis.js';
 import { shardOfGuild } from './standin/discord-standin.js';
 import type { StandinMessage } from './standin/discord-standin.js';
+import { until } from '../helpers/until.js';
 
 /** On shard 0 of 2 ((id >> 22) % 2); the world's own guild (IDS.guild) is on shard 1. */
 const EVEN_GUILD = '800000000004194305';
@@ -33,15 +34,6 @@ const admitted = (bot: WorldBot) => [...bot.output().matchAll(/"jobId":"([^"]+)"
 const logged = (bot: WorldBot, jobId: string, msg: string) => new RegExp(`"jobId":"${jobId}"[^\\n]*"msg":"${msg}"`).test(bot.output());
 /** The provider's id for a job, from the "submitted" line of the bot that sent it. */
 const operationOf = (bot: WorldBot, jobId: string) => new RegExp(`"jobId":"${jobId}"[^\\n]*"operation":"([^"]+)"[^\\n]*"msg":"submitted"`).exec(bot.output())?.[1];
-
-/** Polls an async condition every 50 ms. */
-async function until(fn: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
 
 /**
  * Waits until `count()` stays the same for `quietMs` (several poll intervals: POLL_MAX_INTERVAL_MS is 1 s in

@@ -17,6 +17,7 @@ import { IDS, STRING, botMessages, createWorld, creates, videoFor } from './bot-
 import type { World, WorldBot } from './bot-world.js';
 import type { RedisServer } from '../helpers/redis.js';
 import { startRedis } from '../helpers/redis.js';
+import { until } from '../helpers/until.js';
 
 const FIXTURE = new URL('../fixtures/blue-red-640x360.mp4', import.meta.url);
 const PREFIX = 'extend-two';
@@ -47,15 +48,6 @@ const ephemeral = (r: { data?: unknown }) => (((r.data as { flags?: number }).fl
 const sharedKey = (jobId: string) => `${PREFIX}::frame:${jobId}`;
 /** Jobs a bot admitted, from its log, oldest first. */
 const admitted = (output: string) => [...output.matchAll(/"jobId":"([^"]+)"[^\n]*"msg":"job admitted"/g)].map((m) => m[1]!);
-
-/** Polls an async condition every 20 ms. */
-async function until(fn: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Runs /video on the running bot and waits until the video is delivered and its last frame kept in `dataDir`. */
 async function deliveredVideo(text: string, dataDir: string) {

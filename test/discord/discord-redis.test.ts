@@ -12,20 +12,12 @@ import { IDS, STRING, botMessages, createWorld, creates, videoFor } from './bot-
 import type { World, WorldBot } from './bot-world.js';
 import type { RedisServer } from '../helpers/redis.js';
 import { startRedis } from '../helpers/redis.js';
+import { until } from '../helpers/until.js';
 
 const prompt = (value: string) => ({ name: 'prompt', type: STRING, value });
 const mp4s = (w: World) => botMessages(w).filter((m) => m.attachments.some((a) => a.filename.endsWith('.mp4')));
 /** Jobs a bot admitted, from its log. */
 const admitted = (bot: WorldBot) => [...bot.output().matchAll(/"jobId":"([^"]+)"[^\n]*"msg":"job admitted"/g)].map((m) => m[1]!);
-
-/** Polls an async condition every 20 ms. */
-async function until(fn: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** /video; resolves with the progress message's id. */
 async function video(w: World, text: string): Promise<string> {

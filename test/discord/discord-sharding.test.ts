@@ -9,6 +9,7 @@ import { IDS, STRING, botMessages, createWorld, creates, videoFor } from './bot-
 import type { World, WorldBot } from './bot-world.js';
 import { shardOfGuild } from './standin/discord-standin.js';
 import type { StandinMessage } from './standin/discord-standin.js';
+import { until } from '../helpers/until.js';
 
 /** On shard 0 of 2 ((id >> 22) % 2); the world's own guild (IDS.guild) is on shard 1. */
 const EVEN_GUILD = '800000000004194305';
@@ -25,15 +26,6 @@ async function videoIn(w: World, guildId: string, text: string): Promise<Standin
   const { id } = w.discord.slashCommand({ name: 'video', guildId, options: [prompt(text)] });
   const response = await w.discord.waitFor(() => w.discord.interactionResponses.get(id));
   return w.discord.waitFor(() => videoFor(w, response.messageId!), 20_000);
-}
-
-/** Polls an async condition every 50 ms. */
-async function until(fn: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** GET /readyz of the bot whose output this is (its health port is in the "running" line). */
