@@ -79,3 +79,14 @@ export function botProcess(): BotProcess {
     },
   };
 }
+
+/** The JSON lines (pino) of a bot's output; other lines are skipped. */
+export function logLines(output: string): Record<string, unknown>[] {
+  return output.split('\n').flatMap((l) => {
+    try {
+      return [JSON.parse(l) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}

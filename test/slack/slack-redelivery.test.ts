@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../src/surfaces/slack/slack-refs.js';
 import { botPosts, createSlackWorld, creates, lastCreate, videoIn } from './slack-world.js';
 import type { SlackWorld } from './slack-world.js';
+import { logLines } from '../helpers/bot-process.js';
 
 const GENERAL = 'C0GENERAL';
 const ALICE = 'U0ALICE';
@@ -35,20 +36,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SETTLE_MS = 3000;
 const starts = (prompt: string) => w.slack.messages.filter((m) => m.user === w.slack.botUserId && !m.ephemeralTo && m.history[0]!.text.includes('Starting') && m.history[0]!.text.includes(prompt));
 const videos = (thread: string) => w.slack.messages.filter((m) => m.channel === GENERAL && m.threadTs === thread && m.files.some((f) => f.name.endsWith('.mp4')));
-
-/** The bot's log lines (pino JSON). */
-function logLines(): Record<string, unknown>[] {
-  return w
-    .output()
-    .split('\n')
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    });
-}
 
 async function finishedVideo(prompt: string) {
   await w.send.command({ command: '/video', text: prompt, userId: ALICE, channelId: GENERAL });
@@ -140,7 +127,7 @@ describe('a hung chat.update', () => {
       const jobId = /"action_id":"sd_reroll","value":"([\w-]+)"/.exec(JSON.stringify(buttons.blocks))![1]!;
 
       // The job itself finishes (delivered, recorded, ended) without waiting for the hung edits either.
-      const ended = await until(() => logLines().find((l) => l.msg === 'job ended' && l.jobId === jobId), CLIENT_TIMEOUT_MS - 5000);
+      const ended = await until(() => logLines(w.output()).find((l) => l.msg === 'job ended' && l.jobId === jobId), CLIENT_TIMEOUT_MS - 5000);
       const endedAt = Date.now();
       expect(ended.status).toBe('delivered');
       expect(answeredHeld()).toBe(0);

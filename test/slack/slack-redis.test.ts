@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS, CALLBACKS } from '../../src/surfaces/slack/slack-refs.js';
 import { DEFAULT_AIMLAPI_KEY, startProviderEmulator } from '../emulator/provider-emulator.js';
 import type { EmulatorJob, ProviderEmulator } from '../emulator/provider-emulator.js';
-import { baseBotEnv, botProcess } from '../helpers/bot-process.js';
+import { baseBotEnv, botProcess, logLines } from '../helpers/bot-process.js';
 import type { BotProcess } from '../helpers/bot-process.js';
 import { logProblems } from '../helpers/log-scan.js';
 import { startRedis } from '../helpers/redis.js';
@@ -95,21 +95,8 @@ const jobIdOf = (m: SlackMessage, action: string) => new RegExp(`"action_id":"${
 const providerJob = (prompt: string): EmulatorJob | undefined => [...emulator.jobs.values()].find((j) => String(j.body.prompt) === prompt);
 const status = async (jobId: string) => (await redis.command('HGET', `${PREFIX}:job:${jobId}`, 'status')).split('\r\n')[1];
 
-/** The bot's log lines (pino JSON). */
-function logLines(bot: BotProcess): Record<string, unknown>[] {
-  return bot
-    .output()
-    .split('\n')
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    });
-}
-const admitted = (bot: BotProcess) => logLines(bot).filter((l) => l.msg === 'job admitted').map((l) => String(l.jobId));
-const logged = (bot: BotProcess, msg: string, fields: Record<string, unknown> = {}) => logLines(bot).filter((l) => l.msg === msg && Object.entries(fields).every(([k, v]) => l[k] === v));
+const admitted = (bot: BotProcess) => logLines(bot.output()).filter((l) => l.msg === 'job admitted').map((l) => String(l.jobId));
+const logged = (bot: BotProcess, msg: string, fields: Record<string, unknown> = {}) => logLines(bot.output()).filter((l) => l.msg === msg && Object.entries(fields).every(([k, v]) => l[k] === v));
 
 /** Polls an async condition every 50 ms. */
 async function eventually(fn: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
